@@ -1,0 +1,3 @@
+"""drawcnn: draw a digit, watch a Numba CNN see it."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Icons and sample images bundled with the app."""

@@ -1,0 +1,76 @@
+"""The ``drawcnn`` command: the GUI by default, or train | evaluate | predict | bench.
+
+Subcommand modules (and Qt) are imported lazily so ``drawcnn --help`` and the engine
+commands start fast and work without a display.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import __version__
+
+
+def _add_bench(sub):
+    p = sub.add_parser("bench", help="measure engine speed (and PyTorch's, if installed)")
+    p.add_argument("--arch", action="append", help="architecture(s) to measure (default: all)")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="backend to measure")
+    p.add_argument("--quick", action="store_true", help="fewer repetitions (smoke test)")
+    p.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
+    p.add_argument("--gui", action="store_true", help="also time mouse move -> updated panels")
+    p.set_defaults(func=lambda a: __import__("drawcnn.bench", fromlist=["run"]).run(a))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="drawcnn",
+        description="Draw a digit and watch a Numba CNN classify it. "
+        "With no command, opens the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"drawcnn {__version__}")
+    parser.add_argument("--weights", help="weights file to open in the app")
+    parser.add_argument("--self-test", action="store_true",
+                        help="load the default weights, classify a built-in sample, exit 0 if right")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_bench(sub)
+    for register in _extra_commands():
+        register(sub)
+    return parser
+
+
+def _extra_commands():
+    """Subcommands defined in other modules (train, evaluate, predict)."""
+    regs = []
+    try:
+        from .commands import register_all
+
+        regs.append(register_all)
+    except ImportError:
+        pass
+    return regs
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.self_test:
+        from .selftest import run_self_test
+
+        return run_self_test()
+    if args.command is None:
+        return gui_main(args.weights)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def gui_main(weights=None) -> int:
+    try:
+        from .gui.app import run_app
+    except ImportError as exc:
+        print(f"drawcnn: cannot start the app: {exc}", file=sys.stderr)
+        return 1
+    return run_app(weights)

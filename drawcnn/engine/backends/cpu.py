@@ -1,0 +1,152 @@
+"""The CPU backend: Numba kernels from cpu_kernels.py plus BLAS GEMMs through NumPy.
+
+Convolution is im2col + one batched GEMM (NCHW in, NCHW out, no transposes); backward
+reuses the forward's column matrix. Batches of up to SERIAL_MAX images run the serial
+twins of the kernels (thread-pool wake-up costs more than one image's work, and serial
+kernels need no lock, so live prediction never waits for a training step).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..runtime import PARALLEL_LOCK
+from . import cpu_kernels as K
+
+SERIAL_MAX = 2  # batches this small run serial kernels
+SERIAL_PARAM_SIZE = 1 << 15  # parameter arrays smaller than this update serially
+
+
+def _run(name: str, parallel: bool, *args):
+    if parallel:
+        with PARALLEL_LOCK:
+            return getattr(K, name)(*args)
+    return getattr(K, name + "_serial")(*args)
+
+
+def conv_out_size(size: int, k: int, stride: int, pad: int) -> int:
+    return (size + 2 * pad - k) // stride + 1
+
+
+class CpuBackend:
+    """Numba ``prange`` kernels on host NumPy arrays."""
+
+    name = "cpu"
+
+    # -- arrays
+    def asarray(self, x):
+        return np.ascontiguousarray(x)
+
+    def to_host(self, x):
+        return x
+
+    # -- convolution
+    def conv2d_forward(self, x, W, b, stride, pad):
+        n, c, h, w = x.shape
+        f, _, kh, kw = W.shape
+        oh, ow = conv_out_size(h, kh, stride, pad), conv_out_size(w, kw, stride, pad)
+        par = n > SERIAL_MAX
+        cols = np.empty((n, c * kh * kw, oh * ow), dtype=x.dtype)
+        _run("im2col", par, cols, x, kh, kw, stride, pad)
+        out = np.matmul(W.reshape(f, -1), cols)  # (F, CKK) @ (N, CKK, P) -> (N, F, P)
+        _run("add_channel_bias", par, out, b)
+        return out.reshape(n, f, oh, ow), (x.shape, cols)
+
+    def conv2d_backward(self, dout, cache, W, stride, pad, need_dx=True):
+        x_shape, cols = cache
+        n, f, oh, ow = dout.shape
+        d3 = np.ascontiguousarray(dout).reshape(n, f, oh * ow)
+        par = n > SERIAL_MAX
+        db = np.empty(f, dtype=dout.dtype)
+        _run("channel_sum", par, db, d3)
+        # sum_n dout[n] @ cols[n].T : N GEMMs, no copy of the big column matrix
+        dW = np.matmul(d3, cols.transpose(0, 2, 1)).sum(axis=0).reshape(W.shape)
+        dx = None
+        if need_dx:
+            dcols = np.matmul(W.reshape(f, -1).T, d3)  # (CKK, F) @ (N, F, P)
+            dx = np.empty(x_shape, dtype=dout.dtype)
+            _run("col2im", par, dx, dcols, W.shape[2], W.shape[3], stride, pad)
+        return dx, dW, db
+
+    # -- activations
+    def relu_forward(self, x):
+        out = np.empty_like(x)
+        _run("relu_forward", x.shape[0] > SERIAL_MAX, out.reshape(-1), x.reshape(-1))
+        return out
+
+    def relu_backward(self, dout, out):
+        dx = np.empty_like(out)
+        dout = np.ascontiguousarray(dout)
+        _run("relu_backward", out.shape[0] > SERIAL_MAX, dx.reshape(-1), dout.reshape(-1),
+             out.reshape(-1))
+        return dx
+
+    # -- pooling
+    def maxpool_forward(self, x, size, stride):
+        n, c, h, w = x.shape
+        oh, ow = conv_out_size(h, size, stride, 0), conv_out_size(w, size, stride, 0)
+        out = np.empty((n, c, oh, ow), dtype=x.dtype)
+        argmax = np.empty((n, c, oh, ow), dtype=np.int32)
+        _run("maxpool_forward", n > SERIAL_MAX, out, argmax, x, size, stride)
+        return out, (x.shape, argmax)
+
+    def maxpool_backward(self, dout, cache, size, stride):
+        x_shape, argmax = cache
+        dx = np.empty(x_shape, dtype=dout.dtype)
+        _run("maxpool_backward", x_shape[0] > SERIAL_MAX, dx, np.ascontiguousarray(dout), argmax)
+        return dx
+
+    def avgpool_forward(self, x, size, stride):
+        n, c, h, w = x.shape
+        oh, ow = conv_out_size(h, size, stride, 0), conv_out_size(w, size, stride, 0)
+        out = np.empty((n, c, oh, ow), dtype=x.dtype)
+        _run("avgpool_forward", n > SERIAL_MAX, out, x, size, stride)
+        return out, x.shape
+
+    def avgpool_backward(self, dout, cache, size, stride):
+        dx = np.empty(cache, dtype=dout.dtype)
+        _run("avgpool_backward", cache[0] > SERIAL_MAX, dx, np.ascontiguousarray(dout), size,
+             stride)
+        return dx
+
+    # -- dense
+    def dense_forward(self, x, W, b):
+        out = x @ W
+        _run("add_row_bias", x.shape[0] > SERIAL_MAX, out, b)
+        return out
+
+    def dense_backward(self, dout, x, W, need_dx=True):
+        dW = x.T @ dout
+        db = dout.sum(axis=0)
+        dx = dout @ W.T if need_dx else None
+        return dx, dW, db
+
+    # -- dropout
+    def dropout_apply(self, x, mask):
+        out = np.empty_like(x)
+        _run("scale_mask", x.shape[0] > SERIAL_MAX, out.reshape(-1),
+             np.ascontiguousarray(x).reshape(-1), mask.reshape(-1))
+        return out
+
+    # -- loss
+    def softmax(self, logits):
+        probs = np.empty_like(logits)
+        K.softmax(probs, np.ascontiguousarray(logits))
+        return probs
+
+    def softmax_cross_entropy(self, logits, labels):
+        dlogits = np.empty_like(logits)
+        loss = K.softmax_cross_entropy(dlogits, np.ascontiguousarray(logits),
+                                       np.ascontiguousarray(labels, dtype=np.int64))
+        return float(loss), dlogits
+
+    # -- optimizers (in place, flat views of contiguous arrays)
+    def adam_update(self, p, g, m, v, lr, beta1, beta2, eps, weight_decay, t):
+        b1, b2 = 1.0 - beta1**t, 1.0 - beta2**t
+        _run("adam_update", p.size >= SERIAL_PARAM_SIZE, p.reshape(-1),
+             np.ascontiguousarray(g).reshape(-1), m.reshape(-1), v.reshape(-1),
+             lr, beta1, beta2, eps, weight_decay, b1, b2)
+
+    def sgd_update(self, p, g, vel, lr, momentum, weight_decay):
+        _run("sgd_update", p.size >= SERIAL_PARAM_SIZE, p.reshape(-1),
+             np.ascontiguousarray(g).reshape(-1), vel.reshape(-1), lr, momentum, weight_decay)

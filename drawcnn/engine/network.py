@@ -1,0 +1,194 @@
+"""Network: ordered named layers over a flat parameter dict; predict, activations, training.
+
+``predict`` and ``activations`` run in eval mode and keep no state, so a GUI thread may call
+them while another thread trains a *copy* of the network. ``train_step`` does forward,
+loss, backward and an optimizer update, and skips the update when the loss is not finite,
+so a diverging batch never corrupts the weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .backends import resolve_backend
+from .backends.base import Backend
+from .layers import Layer, make_layer
+from .models import Architecture, get_architecture, init_params
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """One row of the architecture table the GUI and CLI show."""
+
+    name: str
+    kind: str
+    output_shape: tuple
+    params: int
+    detail: str
+
+
+class Network:
+    def __init__(
+        self,
+        arch: Architecture,
+        params: dict[str, np.ndarray],
+        backend: str | Backend = "cpu",
+        *,
+        seed: int = 0,
+        metadata: dict | None = None,
+    ):
+        self.arch = arch
+        if isinstance(backend, str):
+            choice = resolve_backend(backend)
+            self.backend, self.backend_reason = choice.backend, choice.reason
+        else:
+            self.backend, self.backend_reason = backend, f"{backend.name} given"
+        self.metadata: dict = dict(metadata or {})
+        self.grads: dict[str, object] = {}
+        self.params: dict[str, object] = {}
+        self._rng = np.random.default_rng(seed)
+        self.layers: list[Layer] = [
+            make_layer(name, spec, self.backend, self.params, self.grads, self._rng)
+            for name, spec in zip(arch.layer_names(), arch.layers)
+        ]
+        if self.layers:
+            self.layers[0].need_dx = False
+        self.set_params(params)
+
+    # ------------------------------------------------------------------ parameters
+    @property
+    def name(self) -> str:
+        return self.arch.name
+
+    @property
+    def backend_name(self) -> str:
+        return self.backend.name
+
+    def set_params(self, params: dict[str, np.ndarray]) -> None:
+        """Replace every parameter (copied onto the backend), checking names and shapes."""
+        expected = self.arch.param_shapes()
+        missing = sorted(set(expected) - set(params))
+        extra = sorted(set(params) - set(expected))
+        if missing or extra:
+            raise ValueError(f"parameters do not match {self.arch.name}: missing {missing}, "
+                             f"unexpected {extra}")
+        for key, shape in expected.items():
+            arr = np.asarray(self.backend.to_host(params[key]))
+            if arr.shape != tuple(shape):
+                raise ValueError(f"{key}: shape {arr.shape}, expected {tuple(shape)}")
+        for key in expected:
+            host = np.array(self.backend.to_host(params[key]), dtype=np.float32, order="C")
+            self.params[key] = self.backend.asarray(host)
+
+    def get_params(self) -> dict[str, np.ndarray]:
+        """A host copy of every parameter (safe to keep: later training will not change it)."""
+        return {k: np.array(self.backend.to_host(v), dtype=np.float32) for k, v in
+                self.params.items()}
+
+    def param_count(self) -> int:
+        return self.arch.param_count()
+
+    def copy(self, backend: str | Backend | None = None) -> Network:
+        """An independent network with the same weights (optionally on another backend)."""
+        return Network(self.arch, self.get_params(), backend or self.backend,
+                       metadata=dict(self.metadata))
+
+    # ------------------------------------------------------------------ inference
+    def _prepare(self, x) -> np.ndarray:
+        x = np.asarray(x)
+        c, h, w = self.arch.input_shape
+        if x.ndim == 2 and c == 1:
+            x = x[None, None]
+        elif x.ndim == 3 and x.shape == (c, h, w):
+            x = x[None]
+        if x.ndim != 4 or x.shape[1:] != (c, h, w):
+            raise ValueError(f"{self.arch.name} expects input of shape (N,{c},{h},{w}), "
+                             f"got {x.shape}")
+        if x.shape[0] == 0:
+            raise ValueError("empty batch")
+        return self.backend.asarray(np.ascontiguousarray(x, dtype=np.float32))
+
+    def forward(self, x, train: bool = False):
+        """Logits (on the backend) for a prepared batch."""
+        out = x
+        for layer in self.layers:
+            out = layer.forward(out, train)
+        return out
+
+    def predict(self, x) -> np.ndarray:
+        """(N,C,H,W) in [0,1] -> (N,classes) probabilities on the host; rows sum to 1."""
+        logits = self.forward(self._prepare(x))
+        return np.asarray(self.backend.to_host(self.backend.softmax(logits)))
+
+    def activations(self, x) -> list[tuple[str, np.ndarray]]:
+        """[(layer_name, output), ...] for every layer in order, then ("softmax", probs)."""
+        out = self._prepare(x)
+        acts = []
+        for layer in self.layers:
+            out = layer.forward(out, False)
+            acts.append((layer.name, np.asarray(self.backend.to_host(out))))
+        acts.append(("softmax", np.asarray(self.backend.to_host(self.backend.softmax(out)))))
+        return acts
+
+    # ------------------------------------------------------------------ training
+    def _labels(self, y, n: int) -> np.ndarray:
+        y = np.asarray(y)
+        if y.shape != (n,):
+            raise ValueError(f"labels must have shape ({n},), got {y.shape}")
+        if y.size and (y.min() < 0 or y.max() >= self.arch.num_classes):
+            raise ValueError(f"labels must be in 0..{self.arch.num_classes - 1}")
+        return np.ascontiguousarray(y, dtype=np.int64)
+
+    def loss(self, x, y) -> float:
+        """Mean cross-entropy in eval mode (no dropout), no gradients."""
+        xb = self._prepare(x)
+        loss, _ = self.backend.softmax_cross_entropy(self.forward(xb), self._labels(y, len(xb)))
+        return loss
+
+    def gradients(self, x, y) -> tuple[float, dict]:
+        """Training-mode forward + backward; returns (loss, {param: grad})."""
+        xb = self._prepare(x)
+        labels = self._labels(y, xb.shape[0])
+        logits = self.forward(xb, train=True)
+        loss, dout = self.backend.softmax_cross_entropy(logits, labels)
+        for layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        return loss, self.grads
+
+    def train_step(self, x, y, optimizer) -> float:
+        """One forward+backward+update. A non-finite loss skips the update and is returned."""
+        loss, grads = self.gradients(x, y)
+        if np.isfinite(loss):
+            optimizer.step(self.params, grads, self.backend)
+        return loss
+
+    # ------------------------------------------------------------------ description
+    def summary(self) -> list[LayerInfo]:
+        rows = []
+        shapes = self.arch.output_shapes()
+        pshapes = self.arch.param_shapes()
+        for layer, shape in zip(self.layers, shapes):
+            n = sum(int(np.prod(pshapes[f"{layer.name}.{k}"])) for k in layer.param_keys)
+            detail = ", ".join(f"{k}={v}" for k, v in vars(layer.spec).items())
+            rows.append(LayerInfo(layer.name, layer.kind, tuple(shape), n, detail))
+        return rows
+
+    def __repr__(self) -> str:
+        return (f"<Network {self.arch.name}: {len(self.layers)} layers, "
+                f"{self.param_count():,} parameters, backend {self.backend.name}>")
+
+    def save(self, path, training: dict | None = None) -> None:
+        """Atomically write weights + metadata (see weights.save_network)."""
+        from .weights import save_network
+
+        save_network(self, path, training=training)
+
+
+def build_network(arch: str | Architecture = "deep", seed: int = 0,
+                  backend: str | Backend = "cpu") -> Network:
+    """A freshly initialised network from an architecture name or spec."""
+    spec = get_architecture(arch)
+    spec.output_shapes()  # validate before allocating
+    return Network(spec, init_params(spec, seed), backend, seed=seed)

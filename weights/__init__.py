@@ -1,0 +1,1 @@
+"""The trained networks drawcnn ships with (installed as the package ``drawcnn.weights``)."""
