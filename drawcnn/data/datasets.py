@@ -42,6 +42,7 @@ class DatasetInfo:
     counts: tuple[int, int] = (60000, 10000)
     dir_names: tuple[str, ...] = ()
     system_dirs: tuple[str, ...] = ()
+    sizes: dict[str, int] = field(default_factory=dict)  # .gz sizes, for progress estimates
 
     def urls(self, filename: str) -> list[str]:
         return [m.rstrip("/") + "/" + filename for m in self.mirrors]
@@ -63,6 +64,8 @@ DATASETS: dict[str, DatasetInfo] = {
                  "https://storage.googleapis.com/cvdf-datasets/mnist/"),
         class_names=tuple(str(i) for i in range(10)),
         dir_names=("mnist", "MNIST/raw"),
+        sizes={"train-images-idx3-ubyte.gz": 9912422, "train-labels-idx1-ubyte.gz": 28881,
+               "t10k-images-idx3-ubyte.gz": 1648877, "t10k-labels-idx1-ubyte.gz": 4542},
     ),
     "fashion-mnist": DatasetInfo(
         name="fashion-mnist", title="Fashion-MNIST (Zalando)", files=_MNIST_FILES,
@@ -82,6 +85,8 @@ DATASETS: dict[str, DatasetInfo] = {
                      "Sneaker", "Bag", "Ankle boot"),
         dir_names=("fashion-mnist", "fashion_mnist", "fashion", "FashionMNIST/raw"),
         system_dirs=("/usr/share/datasets/fashion-mnist",),  # apt install dataset-fashion-mnist
+        sizes={"train-images-idx3-ubyte.gz": 26421880, "train-labels-idx1-ubyte.gz": 29515,
+               "t10k-images-idx3-ubyte.gz": 4422102, "t10k-labels-idx1-ubyte.gz": 5148},
     ),
 }
 _ALIASES = {"fashion": "fashion-mnist", "fashion_mnist": "fashion-mnist",
