@@ -1,0 +1,34 @@
+"""QApplication set-up and the event loop (``drawcnn`` with no arguments)."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import pyqtgraph as pg
+from PySide6.QtWidgets import QApplication
+
+pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
+
+
+def ensure_app(argv=None) -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(list(argv if argv is not None else sys.argv[:1]))
+        app.setApplicationName("drawcnn")
+        app.setOrganizationName("drawcnn")
+        app.setApplicationDisplayName("drawcnn")
+        app.setStyle("Fusion")
+    return app
+
+
+def run_app(weights=None) -> int:
+    """Create the QApplication, show the main window, run the event loop."""
+    t0 = time.perf_counter()
+    app = ensure_app()
+    from . import create_window
+
+    window = create_window(weights)
+    window.show()
+    window.startup_seconds = time.perf_counter() - t0
+    return app.exec()

@@ -1,0 +1,314 @@
+"""The drawing canvas: strokes as point lists, painted as smooth anti-aliased ink.
+
+The drawing area is the largest centred square of the widget, so it scales with the window
+and stays square. Points are stored in a fixed logical square of ``LOGICAL_SIZE`` units
+(independent of the widget size) as (K, 3) arrays of [x, y, pressure]; the model input is
+built from those point lists. Left button or pen draws, right button (or the eraser tool)
+erases ink near the pointer; every finished stroke or erase is one undo step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+LOGICAL_SIZE = 280
+MIN_SPACING = 1.5  # logical units between stored points (drops jitter, keeps strokes cheap)
+
+
+def _densify(points: np.ndarray, step: float) -> np.ndarray:
+    """Insert points so consecutive ones are at most ``step`` apart (for the eraser)."""
+    if len(points) < 2:
+        return points
+    out = [points[:1]]
+    for a, b in zip(points[:-1], points[1:], strict=True):
+        n = int(np.ceil(np.hypot(*(b[:2] - a[:2])) / step))
+        if n > 1:
+            t = np.linspace(0, 1, n + 1)[1:, None]
+            out.append(a + (b - a) * t)
+        else:
+            out.append(b[None])
+    return np.concatenate(out)
+
+
+def erase_strokes(strokes: list[np.ndarray], centre: tuple[float, float],
+                  radius: float) -> tuple[list[np.ndarray], bool]:
+    """Remove ink within ``radius`` of ``centre``, splitting strokes; (new strokes, changed)."""
+    cx, cy = centre
+    out, changed = [], False
+    for s in strokes:
+        lo, hi = s[:, :2].min(axis=0) - radius, s[:, :2].max(axis=0) + radius
+        if not (lo[0] <= cx <= hi[0] and lo[1] <= cy <= hi[1]):
+            out.append(s)
+            continue
+        d = _densify(s, max(radius / 3, 0.5))
+        keep = np.hypot(d[:, 0] - cx, d[:, 1] - cy) > radius
+        if keep.all():
+            out.append(s)
+            continue
+        changed = True
+        # Split into runs of kept points.
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], keep.astype(np.int8), [0]])))
+        for start, stop in zip(edges[::2], edges[1::2], strict=True):
+            if stop - start >= 1:
+                out.append(d[start:stop].copy())
+    return out, changed
+
+
+class Canvas(QWidget):
+    """Square drawing area. ``strokes_changed`` fires on every change (also mid-stroke)."""
+
+    strokes_changed = Signal()
+    history_changed = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("canvas")
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        self.setMinimumSize(200, 200)
+        self.setMouseTracking(True)
+        self.setCursor(Qt.CrossCursor)
+        self.setFocusPolicy(Qt.StrongFocus)
+        self.setAttribute(Qt.WA_OpaquePaintEvent, False)
+        self.brush_size = 16.0  # logical units
+        self.eraser = False  # tool toggle; the right button erases whatever this says
+        self._strokes: list[np.ndarray] = []  # finished strokes
+        self._current: list[tuple[float, float, float]] | None = None
+        self._erasing = False
+        self._erase_changed = False
+        self._undo: list[list[np.ndarray]] = []
+        self._redo: list[list[np.ndarray]] = []
+        self._hover: QPointF | None = None
+        self.paper = QColor("#fbfaf6")
+        self.ink = QColor("#1b1f3a")
+        self.frame = QColor("#b9b5aa")
+
+    # ------------------------------------------------------------------ geometry
+    def square(self) -> QRectF:
+        """The drawing square in widget coordinates."""
+        side = min(self.width(), self.height()) - 2
+        return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
+
+    def _scale(self) -> float:
+        return self.square().width() / LOGICAL_SIZE
+
+    def to_logical(self, pos: QPointF) -> tuple[float, float]:
+        sq = self.square()
+        s = self._scale()
+        x = (pos.x() - sq.left()) / s
+        y = (pos.y() - sq.top()) / s
+        return (min(max(x, 0.0), LOGICAL_SIZE), min(max(y, 0.0), LOGICAL_SIZE))
+
+    def to_widget(self, x: float, y: float) -> QPointF:
+        """Widget position of a point given in fractions (0..1) of the drawing square."""
+        sq = self.square()
+        return QPointF(sq.left() + x * sq.width(), sq.top() + y * sq.height())
+
+    # ------------------------------------------------------------------ model
+    def strokes(self) -> list[np.ndarray]:
+        """Every stroke (the one being drawn included) as (K, 3) [x, y, pressure] arrays."""
+        out = list(self._strokes)
+        if self._current:
+            out.append(np.asarray(self._current, dtype=np.float64))
+        return out
+
+    def is_empty(self) -> bool:
+        return not self._strokes and not self._current
+
+    def set_strokes(self, strokes, record: bool = True) -> None:
+        if record:
+            self._push_undo()
+        self._strokes = [np.asarray(s, dtype=np.float64).reshape(-1, 3) for s in strokes]
+        self._changed()
+
+    def clear(self) -> None:
+        """Empty the canvas (an undoable step when there was something to clear)."""
+        self._current = None
+        if self._strokes:
+            self._push_undo()
+            self._strokes = []
+        self._changed()
+
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    def undo(self) -> None:
+        if self._undo and self._current is None:
+            self._redo.append(self._strokes)
+            self._strokes = self._undo.pop()
+            self._changed()
+
+    def redo(self) -> None:
+        if self._redo and self._current is None:
+            self._undo.append(self._strokes)
+            self._strokes = self._redo.pop()
+            self._changed()
+
+    def _push_undo(self) -> None:
+        self._undo.append(list(self._strokes))
+        del self._undo[:-200]
+        self._redo.clear()
+
+    def _changed(self) -> None:
+        self.update()
+        self.strokes_changed.emit()
+        self.history_changed.emit()
+
+    # ------------------------------------------------------------------ input
+    def _begin(self, pos: QPointF, pressure: float, erase: bool) -> None:
+        self._erasing = erase
+        if erase:
+            self._erase_changed = False
+            self._push_undo()
+            self._erase_at(pos)
+        else:
+            x, y = self.to_logical(pos)
+            self._current = [(x, y, pressure)]
+            self.update()
+            self.strokes_changed.emit()
+
+    def _extend(self, pos: QPointF, pressure: float) -> None:
+        if self._erasing:
+            self._erase_at(pos)
+            return
+        if self._current is None:
+            return
+        x, y = self.to_logical(pos)
+        px, py, _ = self._current[-1]
+        if (x - px) ** 2 + (y - py) ** 2 < MIN_SPACING ** 2:
+            return
+        self._current.append((x, y, pressure))
+        self.update()
+        self.strokes_changed.emit()
+
+    def _end(self) -> None:
+        if self._erasing:
+            self._erasing = False
+            if not self._erase_changed and self._undo:
+                self._undo.pop()  # nothing was erased: not an undo step
+            self.history_changed.emit()
+            return
+        if self._current is None:
+            return
+        stroke = np.asarray(self._current, dtype=np.float64)
+        self._current = None
+        self._push_undo()
+        self._strokes = self._strokes + [stroke]
+        self._changed()
+
+    def _erase_at(self, pos: QPointF) -> None:
+        x, y = self.to_logical(pos)
+        self._strokes, changed = erase_strokes(self._strokes, (x, y), self.brush_size * 0.75)
+        if changed:
+            self._erase_changed = True
+            self.update()
+            self.strokes_changed.emit()
+
+    def mousePressEvent(self, ev):
+        if ev.button() in (Qt.LeftButton, Qt.RightButton):
+            erase = self.eraser or ev.button() == Qt.RightButton
+            self._begin(ev.position(), 1.0, erase)
+            ev.accept()
+
+    def mouseMoveEvent(self, ev):
+        self._hover = ev.position()
+        if ev.buttons() & (Qt.LeftButton | Qt.RightButton):
+            self._extend(ev.position(), 1.0)
+        elif self.eraser:
+            self.update()
+        ev.accept()
+
+    def mouseReleaseEvent(self, ev):
+        if ev.button() in (Qt.LeftButton, Qt.RightButton):
+            self._end()
+            ev.accept()
+
+    def tabletEvent(self, ev):
+        pressure = float(ev.pressure())
+        t = ev.type()
+        if t == ev.Type.TabletPress:
+            self._begin(ev.position(), pressure, self.eraser or ev.pointerType().name == "Eraser")
+        elif t == ev.Type.TabletMove and ev.buttons():
+            self._extend(ev.position(), pressure)
+        elif t == ev.Type.TabletRelease:
+            self._end()
+        ev.accept()
+
+    def leaveEvent(self, ev):
+        self._hover = None
+        self.update()
+
+    # ------------------------------------------------------------------ painting
+    def set_colors(self, paper: QColor, ink: QColor, frame: QColor) -> None:
+        self.paper, self.ink, self.frame = paper, ink, frame
+        self.update()
+
+    def render_raw(self, size: int = 112) -> np.ndarray:
+        """The drawing as painted (brush width included), (size, size) float ink in [0, 1]."""
+        img = QImage(size, size, QImage.Format_Grayscale8)
+        img.fill(0)
+        p = QPainter(img)
+        p.setRenderHint(QPainter.Antialiasing)
+        for stroke in self.strokes():
+            self._paint_stroke(p, stroke, size / LOGICAL_SIZE, QRectF(0, 0, size, size),
+                               QColor(255, 255, 255))
+        p.end()
+        buf = np.frombuffer(img.constBits(), np.uint8).reshape(size, img.bytesPerLine())
+        return buf[:, :size].astype(np.float32) / 255.0
+
+    def _paint_stroke(self, p: QPainter, pts: np.ndarray, s: float, sq: QRectF,
+                      ink: QColor | None = None) -> None:
+        ink = self.ink if ink is None else ink
+        ox, oy = sq.left(), sq.top()
+        base = self.brush_size * s
+        pressure = pts[:, 2]
+        if len(pts) == 1 or np.ptp(pressure) < 0.05:
+            # Constant width: one smooth path through segment midpoints (quadratic curves).
+            pen = QPen(ink, base * (0.4 + 0.6 * float(pressure.mean())), Qt.SolidLine,
+                       Qt.RoundCap, Qt.RoundJoin)
+            p.setPen(pen)
+            xy = pts[:, :2] * s + (ox, oy)
+            if len(xy) == 1:
+                p.drawPoint(QPointF(*xy[0]))
+                return
+            path = QPainterPath(QPointF(*xy[0]))
+            for i in range(1, len(xy) - 1):
+                mid = (xy[i] + xy[i + 1]) / 2
+                path.quadTo(QPointF(*xy[i]), QPointF(*mid))
+            path.lineTo(QPointF(*xy[-1]))
+            p.drawPath(path)
+            return
+        for a, b in zip(pts[:-1], pts[1:], strict=True):  # pen pressure: per-segment width
+            w = base * (0.4 + 0.6 * (a[2] + b[2]) / 2)
+            p.setPen(QPen(ink, w, Qt.SolidLine, Qt.RoundCap, Qt.RoundJoin))
+            p.drawLine(QPointF(ox + a[0] * s, oy + a[1] * s), QPointF(ox + b[0] * s, oy + b[1] * s))
+
+    def paintEvent(self, ev):
+        p = QPainter(self)
+        p.setRenderHint(QPainter.Antialiasing)
+        sq = self.square()
+        p.fillRect(self.rect(), self.palette().window())
+        p.fillRect(sq, self.paper)
+        p.setPen(QPen(self.frame, 1))
+        p.drawRect(sq)
+        s = self._scale()
+        p.setClipRect(sq)
+        for stroke in self.strokes():
+            self._paint_stroke(p, stroke, s, sq)
+        if self.is_empty():
+            p.setPen(self.frame)
+            f = p.font()
+            f.setPointSizeF(max(10.0, sq.width() / 28))
+            p.setFont(f)
+            p.drawText(sq, Qt.AlignCenter, "Draw a digit here")
+        if self.eraser and self._hover is not None:
+            r = self.brush_size * 0.75 * s
+            p.setPen(QPen(self.frame, 1, Qt.DashLine))
+            p.setBrush(Qt.NoBrush)
+            p.drawEllipse(self._hover, r, r)
+        p.end()

@@ -1,0 +1,191 @@
+"""The controller: owns the current network and turns strokes into predictions.
+
+Panels never call the engine; they render what this object emits:
+
+* ``input_changed(img | None)``      the (28, 28) model input, None for a blank canvas
+* ``steps_changed(dict | None)``     the preprocessing stages (raw, box, 20x20, 28x28, naive)
+* ``activations_changed(list | None)`` ``[(layer_name, array), ...]`` for the current drawing
+* ``prediction_changed(probs | None)`` the 10 probabilities (NumPy), None for a blank canvas
+* ``weights_changed(net)``           a new network is in use (load, switch, hot swap)
+* ``error_occurred(title, message)`` something the user should be told; the model is kept
+* ``ready_changed(bool)``            the Numba kernels are compiled (warm-up finished)
+
+Updates are throttled: a change of the strokes schedules one update at most every
+``min_interval_ms`` (leading edge: an idle controller updates on the next event-loop turn, so
+queued mouse moves coalesce). The network is a plain attribute swapped by reference, so a
+training worker can hand over new weights with ``set_network`` at any time.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from ..data.preprocess import preprocess_steps, render_strokes
+from . import weights_locator
+from .warmup import Warmup
+
+RAW_SIZE = 112  # side of the "as drawn" image used for the pipeline view and naive resize
+
+
+class Controller(QObject):
+    prediction_changed = Signal(object)
+    activations_changed = Signal(object)
+    input_changed = Signal(object)
+    steps_changed = Signal(object)
+    weights_changed = Signal(object)
+    error_occurred = Signal(str, str)
+    ready_changed = Signal(bool)
+    status_changed = Signal(str)
+
+    def __init__(self, net, path: Path | None = None, parent=None, min_interval_ms: int = 16):
+        super().__init__(parent)
+        self._net = net
+        self.path: Path | None = Path(path) if path else None
+        self.probabilities: np.ndarray | None = None
+        self.activations: list | None = None
+        self.input_image: np.ndarray | None = None
+        self.steps: dict | None = None
+        #: Optional callable returning the canvas as drawn, (H, W) float ink image, for the
+        #: pipeline view's "raw" and "naive resize" stages.
+        self.raw_source = None
+        self.strokes: list[np.ndarray] = []
+        self.canvas_size = 280
+        self.ready = False
+        self.last_update_s = 0.0  # duration of the last update (preprocess + network)
+        self.updates = 0
+        self._min_interval = min_interval_ms / 1000.0
+        self._last_t = -1.0
+        self._dirty = False
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._on_timer)
+        self._warmup: Warmup | None = None
+
+    # ------------------------------------------------------------------ network
+    @property
+    def net(self):
+        return self._net
+
+    def start_warmup(self) -> None:
+        """Compile the kernels in a background thread; the window stays responsive."""
+        self.status_changed.emit("Warming up the network (compiling kernels)…")
+        self._warmup = Warmup(self._net, self)
+        self._warmup.finished.connect(self._on_warm)
+        self._warmup.failed.connect(self._on_warm_failed)
+        self._warmup.start()
+
+    def _on_warm(self, seconds: float) -> None:
+        self.ready = True
+        self.warmup_seconds = seconds
+        self.ready_changed.emit(True)
+        self.status_changed.emit(f"Ready ({self._net.arch.name}, warm-up {seconds:.2f} s)")
+        self.request_update()
+
+    def _on_warm_failed(self, message: str) -> None:
+        self.error_occurred.emit("Warm-up failed", message)
+        self.status_changed.emit("The network could not be compiled")
+
+    def set_network(self, net, path: Path | None = None) -> None:
+        """Swap the network in use (by reference) and refresh everything."""
+        self._net = net
+        self.path = Path(path) if path else None
+        self.weights_changed.emit(net)
+        self.request_update(now=True)
+
+    def load_weights(self, path) -> bool:
+        """Open a weights file; on any problem report it and keep the current network."""
+        from ..engine import WeightsError, load_network
+
+        try:
+            net = load_network(path)
+        except WeightsError as exc:
+            self.error_occurred.emit("Cannot open weights", str(exc))
+            return False
+        except Exception as exc:  # anything unexpected: still keep the current network
+            self.error_occurred.emit("Cannot open weights", f"{path}: {exc}")
+            return False
+        self.set_network(net, path)
+        self.status_changed.emit(f"Loaded {Path(path).name} ({net.arch.name})")
+        return True
+
+    def switch_to(self, name: str) -> bool:
+        """Switch to a shipped network by architecture name."""
+        path = weights_locator.shipped_weights().get(name)
+        if path is None:
+            self.error_occurred.emit("Network not available",
+                                     f"No shipped weights for {name!r} were found.")
+            return False
+        return self.load_weights(path)
+
+    def save_copy(self, path) -> bool:
+        try:
+            self._net.save(path)
+        except Exception as exc:
+            self.error_occurred.emit("Cannot save weights", f"{path}: {exc}")
+            return False
+        self.status_changed.emit(f"Saved a copy to {path}")
+        return True
+
+    # ------------------------------------------------------------------ input
+    def set_strokes(self, strokes, canvas_size: int | None = None) -> None:
+        self.strokes = list(strokes)
+        if canvas_size:
+            self.canvas_size = canvas_size
+        self.request_update()
+
+    def request_update(self, now: bool = False) -> None:
+        """Schedule an update, at most one per ``min_interval`` (or at once with ``now``)."""
+        self._dirty = True
+        if now:
+            self._timer.stop()
+            self._on_timer()
+            return
+        if self._timer.isActive():
+            return
+        wait = self._last_t + self._min_interval - time.perf_counter()
+        self._timer.start(max(0, int(wait * 1000)))
+
+    def _on_timer(self) -> None:
+        if not self._dirty:
+            return
+        if not self.ready:
+            return  # _on_warm calls request_update once the kernels are compiled
+        self._dirty = False
+        self._last_t = time.perf_counter()
+        self.update_now()
+
+    def update_now(self) -> None:
+        """Preprocess the strokes, run the network, emit everything (GUI thread, ~ms)."""
+        t0 = time.perf_counter()
+        net = self._net  # one read: a concurrent swap cannot mix two networks
+        steps = None
+        if self.strokes:
+            if self.raw_source is not None:
+                raw = self.raw_source()
+            else:
+                raw = render_strokes(self.strokes, self.canvas_size, RAW_SIZE,
+                                     RAW_SIZE * 16 / self.canvas_size)
+            steps = preprocess_steps(raw, strokes=self.strokes, canvas_size=self.canvas_size)
+        img = None if steps is None else steps.get("centred")
+        self.steps = steps
+        if img is None:
+            self.input_image = self.activations = self.probabilities = None
+        else:
+            try:
+                acts = net.activations(img[None, None])
+            except Exception as exc:
+                self.error_occurred.emit("Prediction failed", str(exc))
+                return
+            self.input_image = img
+            self.activations = acts
+            self.probabilities = np.asarray(acts[-1][1][0], dtype=np.float64)
+        self.last_update_s = time.perf_counter() - t0
+        self.updates += 1
+        self.input_changed.emit(self.input_image)
+        self.steps_changed.emit(self.steps)
+        self.activations_changed.emit(self.activations)
+        self.prediction_changed.emit(self.probabilities)

@@ -1,0 +1,1 @@
+"""One widget per file; panels only render what the controller emits."""

@@ -1,0 +1,183 @@
+"""Every layer's output for the current drawing, updated live while drawing.
+
+Each layer is ONE mosaic ImageItem of its channels (1 px separators) with its name and shape;
+dense layers are heat strips. The user picks which layers to show from the "Layers" menu.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QScrollArea,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .mosaic import MosaicItem
+
+HIDDEN_BY_DEFAULT = ("flatten", "dropout")
+MAX_ROW_HEIGHT = 240
+MIN_ROW_HEIGHT = 22
+TITLE_HEIGHT = 20
+
+
+def shape_text(shape) -> str:
+    return "×".join(str(int(s)) for s in shape)
+
+
+class FeatureMapsPanel(QWidget):
+    visible_layers_changed = Signal(list)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("feature_maps")
+        self._layers: list[tuple[str, str, tuple]] = []  # (name, kind, shape)
+        self._visible: list[str] = []
+        self._items: dict[str, MosaicItem] = {}
+        self._acts: dict[str, np.ndarray] = {}
+        self._preferred: list[str] | None = None
+        self.per_channel = False
+
+        self.layers_button = QToolButton(text="Layers ▾")
+        self.layers_button.setPopupMode(QToolButton.InstantPopup)
+        self.layers_menu = QMenu(self)
+        self.layers_button.setMenu(self.layers_menu)
+        self.per_channel_box = QCheckBox("Scale each channel")
+        self.per_channel_box.setToolTip("Normalise every channel on its own (shows weak maps)")
+        self.per_channel_box.toggled.connect(self._set_per_channel)
+        self.info = QLabel("")
+        bar = QHBoxLayout()
+        bar.addWidget(self.layers_button)
+        bar.addWidget(self.per_channel_box)
+        bar.addStretch(1)
+        bar.addWidget(self.info)
+
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.ci.setContentsMargins(2, 2, 2, 2)
+        self.graphics.ci.setSpacing(1)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.scroll.setWidget(self.graphics)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.addLayout(bar)
+        lay.addWidget(self.scroll, 1)
+
+    # ------------------------------------------------------------------ layers
+    def layer_names(self) -> list[str]:
+        return [name for name, _, _ in self._layers]
+
+    def visible_layers(self) -> list[str]:
+        return list(self._visible)
+
+    def set_network(self, net) -> None:
+        self._layers = [(r.name, r.kind, tuple(r.output_shape)) for r in net.summary()]
+        names = self.layer_names()
+        if self._preferred is not None and any(n in names for n in self._preferred):
+            visible = [n for n in names if n in self._preferred]
+        else:
+            visible = [n for n in names if not n.startswith(HIDDEN_BY_DEFAULT)]
+        self._acts = {}
+        self._rebuild_menu()
+        self.set_visible_layers(visible)
+
+    def set_visible_layers(self, names) -> None:
+        wanted = set(names)
+        self._visible = [n for n in self.layer_names() if n in wanted]
+        for act in self.layers_menu.actions():
+            if act.data():
+                act.blockSignals(True)
+                act.setChecked(act.data() in wanted)
+                act.blockSignals(False)
+        self._rebuild_items()
+        self.visible_layers_changed.emit(self.visible_layers())
+
+    def prefer_layers(self, names: list[str] | None) -> None:
+        """Layers to show when a network with such layer names is set (from settings)."""
+        self._preferred = names
+
+    def _rebuild_menu(self) -> None:
+        self.layers_menu.clear()
+        for label, pick in (("All", lambda n: True),
+                            ("Conv only", lambda n: n.startswith("conv")),
+                            ("Default", lambda n: not n.startswith(HIDDEN_BY_DEFAULT))):
+            act = QAction(label, self.layers_menu)
+            act.triggered.connect(
+                lambda _=False, p=pick: self._user_pick([n for n in self.layer_names() if p(n)]))
+            self.layers_menu.addAction(act)
+        self.layers_menu.addSeparator()
+        for name, kind, shape in self._layers:
+            act = QAction(f"{name}  ({kind}, {shape_text(shape)})", self.layers_menu)
+            act.setCheckable(True)
+            act.setData(name)
+            act.toggled.connect(self._on_toggled)
+            self.layers_menu.addAction(act)
+
+    def _user_pick(self, names) -> None:
+        self._preferred = list(names)
+        self.set_visible_layers(names)
+
+    def _on_toggled(self, _checked: bool) -> None:
+        names = [a.data() for a in self.layers_menu.actions() if a.data() and a.isChecked()]
+        self._user_pick(names)
+
+    def _rebuild_items(self) -> None:
+        self.graphics.ci.clear()
+        self._items = {}
+        shapes = {n: s for n, _, s in self._layers}
+        for i, name in enumerate(self._visible):
+            item = MosaicItem(self.graphics.ci, 2 * i, f"<b>{name}</b> {shape_text(shapes[name])}")
+            self._items[name] = item
+        self.info.setText(f"{len(self._visible)} of {len(self._layers)} layers")
+        self._show()
+        self._fit_heights()
+
+    # ------------------------------------------------------------------ data
+    def _set_per_channel(self, on: bool) -> None:
+        self.per_channel = on
+        self._show()
+
+    def set_activations(self, acts) -> None:
+        self._acts = {} if acts is None else {n: a[0] for n, a in acts}
+        self._show()
+
+    def _show(self) -> None:
+        relayout = False
+        shapes = {n: s for n, _, s in self._layers}
+        for name, item in self._items.items():
+            a = self._acts.get(name)
+            if a is None:
+                a = np.zeros(shapes[name], np.float32)
+            before = item.shape
+            item.set_data(a, per_channel=self.per_channel)
+            relayout |= item.shape != before
+        if relayout:
+            self._fit_heights()
+
+    def _fit_heights(self) -> None:
+        width = max(self.scroll.viewport().width() - 8, 100)
+        layout = self.graphics.ci.layout
+        total = 4
+        for i, item in enumerate(self._items.values()):
+            h = int(min(MAX_ROW_HEIGHT, max(MIN_ROW_HEIGHT, width * item.aspect())))
+            layout.setRowFixedHeight(2 * i, TITLE_HEIGHT)
+            layout.setRowFixedHeight(2 * i + 1, h)
+            total += h + TITLE_HEIGHT + 2
+        self.graphics.setMinimumHeight(total)
+        self.graphics.setMaximumHeight(total)
+
+    def resizeEvent(self, ev):
+        super().resizeEvent(ev)
+        self._fit_heights()
+
+    def apply_theme(self, background, foreground) -> None:
+        self.graphics.setBackground(background)

@@ -1,0 +1,90 @@
+"""Light and dark themes (Fusion + palette) and colours for the pyqtgraph panels.
+
+"system" follows the platform's colour scheme where Qt reports one (Qt >= 6.5).
+"""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication
+
+_DEFAULT_PALETTE: QPalette | None = None
+
+
+def system_is_dark() -> bool:
+    app = QGuiApplication.instance()
+    if app is None:
+        return False
+    try:
+        return app.styleHints().colorScheme() == Qt.ColorScheme.Dark
+    except AttributeError:  # Qt < 6.5
+        return app.palette().window().color().lightness() < 128
+
+
+def dark_palette() -> QPalette:
+    p = QPalette()
+    base, window, text = QColor(30, 32, 36), QColor(43, 45, 50), QColor(225, 225, 225)
+    p.setColor(QPalette.Window, window)
+    p.setColor(QPalette.WindowText, text)
+    p.setColor(QPalette.Base, base)
+    p.setColor(QPalette.AlternateBase, window)
+    p.setColor(QPalette.ToolTipBase, window)
+    p.setColor(QPalette.ToolTipText, text)
+    p.setColor(QPalette.Text, text)
+    p.setColor(QPalette.Button, window)
+    p.setColor(QPalette.ButtonText, text)
+    p.setColor(QPalette.BrightText, QColor(255, 80, 80))
+    p.setColor(QPalette.Highlight, QColor(66, 133, 244))
+    p.setColor(QPalette.HighlightedText, QColor(255, 255, 255))
+    p.setColor(QPalette.Link, QColor(110, 170, 255))
+    for role in (QPalette.Text, QPalette.ButtonText, QPalette.WindowText):
+        p.setColor(QPalette.Disabled, role, QColor(120, 120, 120))
+    return p
+
+
+def light_palette() -> QPalette:
+    return QApplication.style().standardPalette()
+
+
+def is_dark(name: str) -> bool:
+    return name == "dark" or (name == "system" and system_is_dark())
+
+
+def apply(name: str) -> None:
+    """Apply 'system', 'light' or 'dark' to the running application."""
+    global _DEFAULT_PALETTE
+    app = QApplication.instance()
+    if app is None:
+        return
+    if _DEFAULT_PALETTE is None:
+        _DEFAULT_PALETTE = QPalette(app.palette())
+    if name == "dark" or (name == "system" and system_is_dark()):
+        app.setPalette(dark_palette())
+    elif name == "light":
+        app.setPalette(light_palette())
+    else:
+        app.setPalette(_DEFAULT_PALETTE)
+    dark = is_dark(name)
+    pg.setConfigOptions(background=plot_background(dark), foreground=plot_foreground(dark))
+
+
+def plot_background(dark: bool) -> QColor:
+    return QColor(24, 26, 30) if dark else QColor(252, 252, 250)
+
+
+def plot_foreground(dark: bool) -> QColor:
+    return QColor(210, 210, 210) if dark else QColor(40, 40, 40)
+
+
+def style_window(w) -> None:
+    """Give the canvas and the plot panels colours that suit the current palette."""
+    dark = w.palette().window().color().lightness() < 128
+    bg, fg = plot_background(dark), plot_foreground(dark)
+    for panel in (w.probabilities, w.feature_maps, w.filters, w.edge_filters):
+        panel.apply_theme(bg, fg)
+    if dark:
+        w.canvas.set_colors(QColor(18, 18, 20), QColor(245, 245, 240), QColor(90, 90, 96))
+    else:
+        w.canvas.set_colors(QColor("#fbfaf6"), QColor("#1b1f3a"), QColor("#b9b5aa"))

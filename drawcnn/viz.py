@@ -1,0 +1,183 @@
+"""Pure NumPy helpers for showing what a network sees (no Qt here).
+
+* ``tile`` lays a stack of channels out as one mosaic image with 1 px separators, so a layer
+  is drawn by a single image item however many channels it has.
+* ``symmetric_levels`` / ``normalize`` map values to display levels; a diverging colour map
+  (``diverging_lut``) centred on 0 makes positive and negative weights distinguishable.
+* ``SOBEL_X``, ``SOBEL_Y``, ``LAPLACIAN`` and ``correlate2d`` are the textbook hand-set
+  filters, applied the way a conv layer does (cross-correlation, zero padding).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=np.float32)
+SOBEL_Y = SOBEL_X.T.copy()
+LAPLACIAN = np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], dtype=np.float32)
+SHARPEN = np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], dtype=np.float32)
+
+HAND_FILTERS: dict[str, np.ndarray] = {
+    "Sobel x (vertical edges)": SOBEL_X,
+    "Sobel y (horizontal edges)": SOBEL_Y,
+    "Laplacian": LAPLACIAN,
+    "Sharpen": SHARPEN,
+}
+
+
+def grid_shape(n: int, aspect: float = 1.0) -> tuple[int, int]:
+    """(rows, cols) for ``n`` tiles, roughly ``aspect`` times as wide as tall (in tiles).
+
+    An exact divisor of ``n`` near the ideal column count is preferred (32 -> 2x16 rather
+    than 3x12 with four empty cells).
+    """
+    if n <= 0:
+        return (0, 0)
+    ideal = max(1, min(n, math.ceil(math.sqrt(n * aspect))))
+    best = ideal
+    for d in range(0, ideal // 2 + 1):
+        hits = [c for c in (ideal + d, ideal - d) if 1 <= c <= n and n % c == 0]
+        if hits:
+            best = max(hits)
+            break
+    cols = best
+    return math.ceil(n / cols), cols
+
+
+def normalize_channels(channels: np.ndarray) -> np.ndarray:
+    """Scale each channel of (C,H,W) by its own max |value| (into [-1, 1])."""
+    a = np.asarray(channels, dtype=np.float32)
+    m = np.abs(a).reshape(a.shape[0], -1).max(axis=1)
+    m = np.where(m > 1e-12, m, 1.0).astype(np.float32)
+    return a / m[:, None, None]
+
+
+def tile(channels: np.ndarray, cols: int | None = None, sep: int = 1,
+         fill: float = np.nan, aspect: float = 1.0) -> np.ndarray:
+    """(C,H,W) -> one (rows*(H+sep)-sep, cols*(W+sep)-sep) mosaic, row-major by channel.
+
+    Separators and unused cells hold ``fill`` (NaN by default, which image items draw as
+    transparent so the gaps show the background).
+    """
+    channels = np.asarray(channels, dtype=np.float32)
+    if channels.ndim == 2:
+        channels = channels[None]
+    if channels.ndim != 3:
+        raise ValueError(f"tile expects (C,H,W), got shape {channels.shape}")
+    c, h, w = channels.shape
+    if cols is None:
+        rows, cols = grid_shape(c, aspect)
+    else:
+        cols = max(1, min(cols, c)) if c else 1
+        rows = math.ceil(c / cols) if c else 0
+    if c == 0:
+        return np.full((h, w), fill, dtype=np.float32)
+    out = np.full((rows * (h + sep) - sep, cols * (w + sep) - sep), fill, dtype=np.float32)
+    for i in range(c):
+        r, q = divmod(i, cols)
+        y, x = r * (h + sep), q * (w + sep)
+        out[y:y + h, x:x + w] = channels[i]
+    return out
+
+
+def strip(values: np.ndarray, width: int = 32) -> np.ndarray:
+    """A 1-D vector (D,) -> a (rows, width) heat strip, padded with NaN."""
+    v = np.asarray(values, dtype=np.float32).ravel()
+    width = max(1, min(width, v.size)) if v.size else 1
+    rows = max(1, math.ceil(v.size / width))
+    out = np.full(rows * width, np.nan, dtype=np.float32)
+    out[:v.size] = v
+    return out.reshape(rows, width)
+
+
+def symmetric_levels(a: np.ndarray, floor: float = 1e-6) -> tuple[float, float]:
+    """(-m, m) with m the largest finite |value|: a diverging map then puts 0 in the middle."""
+    a = np.asarray(a)
+    finite = a[np.isfinite(a)]
+    m = float(np.abs(finite).max()) if finite.size else 0.0
+    m = max(m, floor)
+    return (-m, m)
+
+
+def positive_levels(a: np.ndarray, floor: float = 1e-6) -> tuple[float, float]:
+    """(0, max) for non-negative maps (ReLU, pooling)."""
+    a = np.asarray(a)
+    finite = a[np.isfinite(a)]
+    m = float(finite.max()) if finite.size else 0.0
+    return (0.0, max(m, floor))
+
+
+def normalize(a: np.ndarray, levels: tuple[float, float]) -> np.ndarray:
+    """Map ``levels`` to [0, 1] (clipped); NaN stays NaN."""
+    lo, hi = levels
+    span = hi - lo if hi > lo else 1.0
+    return np.clip((np.asarray(a, dtype=np.float32) - lo) / span, 0.0, 1.0)
+
+
+def correlate2d(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """'Same'-size 2-D cross-correlation with zero padding (what a conv layer computes)."""
+    image = np.asarray(image, dtype=np.float32)
+    kernel = np.asarray(kernel, dtype=np.float32)
+    kh, kw = kernel.shape
+    ph, pw = kh // 2, kw // 2
+    padded = np.pad(image, ((ph, kh - 1 - ph), (pw, kw - 1 - pw)))
+    h, w = image.shape
+    out = np.zeros((h, w), dtype=np.float32)
+    for i in range(kh):
+        for j in range(kw):
+            if kernel[i, j] != 0.0:
+                out += kernel[i, j] * padded[i:i + h, j:j + w]
+    return out
+
+
+def apply_hand_filters(image: np.ndarray,
+                       filters: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """{name: response} for each hand-set filter, plus the Sobel gradient magnitude."""
+    filters = HAND_FILTERS if filters is None else filters
+    out = {name: correlate2d(image, k) for name, k in filters.items()}
+    if filters is HAND_FILTERS:
+        gx, gy = out["Sobel x (vertical edges)"], out["Sobel y (horizontal edges)"]
+        out["Sobel magnitude"] = np.hypot(gx, gy)
+    return out
+
+
+def diverging_lut(n: int = 256) -> np.ndarray:
+    """(n,4) uint8 blue -> white -> red lookup table (negative blue, zero white, positive red).
+
+    Perceptually ordered and readable for the common red-green colour blindnesses.
+    """
+    t = np.linspace(-1.0, 1.0, n)
+    neg = np.array([33, 102, 172], dtype=np.float64)   # blue
+    mid = np.array([247, 247, 247], dtype=np.float64)  # near white
+    pos = np.array([178, 24, 43], dtype=np.float64)    # red
+    a = np.abs(t)[:, None]
+    rgb = np.where(t[:, None] < 0, mid + (neg - mid) * a, mid + (pos - mid) * a)
+    lut = np.empty((n, 4), dtype=np.uint8)
+    lut[:, :3] = np.round(rgb).astype(np.uint8)
+    lut[:, 3] = 255
+    return lut
+
+
+def sequential_lut(n: int = 256) -> np.ndarray:
+    """(n,4) uint8 black -> purple -> orange -> yellow (an 'inferno'-like map for >= 0)."""
+    stops = np.array([[0, 0, 4], [87, 16, 110], [188, 55, 84], [249, 142, 9], [252, 255, 164]],
+                     dtype=np.float64)
+    x = np.linspace(0, len(stops) - 1, n)
+    lo = np.floor(x).astype(int).clip(0, len(stops) - 2)
+    f = (x - lo)[:, None]
+    rgb = stops[lo] * (1 - f) + stops[lo + 1] * f
+    lut = np.empty((n, 4), dtype=np.uint8)
+    lut[:, :3] = np.round(rgb).astype(np.uint8)
+    lut[:, 3] = 255
+    return lut
+
+
+def auto_levels(a: np.ndarray) -> tuple[tuple[float, float], bool]:
+    """((lo, hi), diverging): symmetric around 0 when ``a`` has negatives, else (0, max)."""
+    a = np.asarray(a)
+    finite = a[np.isfinite(a)]
+    if finite.size and float(finite.min()) < 0.0:
+        return symmetric_levels(finite), True
+    return positive_levels(finite), False
