@@ -62,7 +62,7 @@ def server():
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.files, srv.requests, srv.drop_once, srv.slow = {}, [], set(), None
     srv.daemon_threads = True
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t = threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True)
     t.start()
     srv.url = f"http://127.0.0.1:{srv.server_address[1]}"
     yield srv
