@@ -140,3 +140,37 @@ def test_bad_shapes_rejected():
         to_mnist(np.zeros((2, 3, 4)))
     with pytest.raises(ValueError):
         load_digit_image(np.zeros((4, 4, 5)))
+
+
+def test_read_image_and_errors(tmp_path):
+    from PIL import Image
+
+    from drawcnn.data.errors import DataError, ImageReadError
+    from drawcnn.imageio import read_image
+
+    arr = np.full((40, 30), 240, np.uint8)
+    arr[5:35, 13:17] = 10
+    Image.fromarray(arr).save(tmp_path / "d.png")
+    img = read_image(tmp_path / "d.png")
+    assert img.shape == (40, 30) and img.dtype == np.uint8
+    assert to_mnist(load_digit_image(img)) is not None
+    (tmp_path / "notes.png").write_text("hello")
+    data = (tmp_path / "d.png").read_bytes()
+    (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
+    for name, reason in [("missing.png", "does not exist"), ("notes.png", "not an image"),
+                         ("cut.png", "damaged")]:
+        with pytest.raises(ImageReadError, match=reason) as exc:
+            read_image(tmp_path / name)
+        assert name in str(exc.value) and isinstance(exc.value, DataError)
+
+
+def test_data_package_never_imports_qt():
+    import subprocess
+    import sys
+
+    code = ("import sys, drawcnn.data, drawcnn.imageio; "
+            "bad = [m for m in sys.modules if m.split('.')[0] in "
+            "('PySide6', 'pyqtgraph', 'PIL', 'numba') or m.startswith('drawcnn.gui')]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr

@@ -3,6 +3,20 @@
 NumPy and the standard library only (never Qt); the GUI and the CLI build on this.
 """
 
+from .augment import augment_batch
+from .datasets import (
+    DATASETS,
+    Dataset,
+    DatasetStatus,
+    clear_cache,
+    dataset_status,
+    download_root,
+    find_dataset,
+    load_dataset,
+    verify_dataset,
+)
+from .download import download_dataset, download_file
+from .drawings import DrawingStore, Sample
 from .errors import (
     DataError,
     DatasetCorrupt,
@@ -11,6 +25,7 @@ from .errors import (
     DownloadError,
     ImageReadError,
 )
+from .idx import read_idx, write_idx
 from .preprocess import (
     load_digit_image,
     naive_resize,
@@ -21,7 +36,10 @@ from .preprocess import (
 )
 
 __all__ = [
-    "DataError", "DatasetCorrupt", "DatasetNotFound", "DownloadCancelled", "DownloadError",
-    "ImageReadError", "load_digit_image", "naive_resize", "preprocess_steps", "render_strokes",
-    "strokes_to_mnist", "to_mnist",
+    "DATASETS", "DataError", "Dataset", "DatasetCorrupt", "DatasetNotFound", "DatasetStatus",
+    "DownloadCancelled", "DownloadError", "DrawingStore", "ImageReadError", "Sample",
+    "augment_batch", "clear_cache", "dataset_status", "download_dataset", "download_file",
+    "download_root", "find_dataset", "load_dataset", "load_digit_image", "naive_resize",
+    "preprocess_steps", "read_idx", "render_strokes", "strokes_to_mnist", "to_mnist",
+    "verify_dataset", "write_idx",
 ]
