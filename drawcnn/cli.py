@@ -30,8 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"drawcnn {__version__}")
     parser.add_argument("--weights", help="weights file to open in the app")
-    parser.add_argument("--self-test", action="store_true",
-                        help="load the default weights, classify a built-in sample, exit 0 if right")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="load the default weights, classify a built-in sample, exit 0 if right",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_bench(sub)
     for register in _extra_commands():

@@ -19,11 +19,35 @@ from .errors import (
 from .models import ARCHITECTURES, DEFAULT_ARCHITECTURE, Architecture, get_architecture
 from .network import LayerInfo, Network, build_network
 from .optim import SGD, Adam, Optimizer, make_optimizer
+from .train import BatchInfo, EpochInfo, EvalResult, History, evaluate, fit
 from .weights import load_network, read_weights, save_network
 
 __all__ = [
-    "ARCHITECTURES", "DEFAULT_ARCHITECTURE", "Adam", "Architecture", "ArchitectureError",
-    "BackendUnavailable", "DrawCNNError", "LayerInfo", "Network", "Optimizer", "SGD",
-    "TrainingDiverged", "WeightsError", "build_network", "get_architecture", "get_backend",
-    "load_network", "make_optimizer", "read_weights", "resolve_backend", "save_network",
+    "ARCHITECTURES",
+    "BatchInfo",
+    "DEFAULT_ARCHITECTURE",
+    "EpochInfo",
+    "EvalResult",
+    "History",
+    "Adam",
+    "Architecture",
+    "ArchitectureError",
+    "BackendUnavailable",
+    "DrawCNNError",
+    "LayerInfo",
+    "Network",
+    "Optimizer",
+    "SGD",
+    "TrainingDiverged",
+    "WeightsError",
+    "build_network",
+    "evaluate",
+    "fit",
+    "get_architecture",
+    "get_backend",
+    "load_network",
+    "make_optimizer",
+    "read_weights",
+    "resolve_backend",
+    "save_network",
 ]

@@ -43,7 +43,8 @@ class Conv2D(Layer):
     def forward(self, x, train=False):
         out, cache = self.backend.conv2d_forward(x, self._p("W"), self._p("b"),
                                                  self.spec.stride, self.spec.pad)
-        self._cache = cache if train else None
+        if train:
+            self._cache = cache
         return out
 
     def backward(self, dout):
@@ -60,7 +61,8 @@ class ReLULayer(Layer):
 
     def forward(self, x, train=False):
         out = self.backend.relu_forward(x)
-        self._cache = out if train else None
+        if train:
+            self._cache = out
         return out
 
     def backward(self, dout):
@@ -79,7 +81,8 @@ class MaxPool2D(_Pool):
 
     def forward(self, x, train=False):
         out, cache = self.backend.maxpool_forward(x, self.spec.size, self._stride())
-        self._cache = cache if train else None
+        if train:
+            self._cache = cache
         return out
 
     def backward(self, dout):
@@ -93,7 +96,8 @@ class AvgPool2D(_Pool):
 
     def forward(self, x, train=False):
         out, cache = self.backend.avgpool_forward(x, self.spec.size, self._stride())
-        self._cache = cache if train else None
+        if train:
+            self._cache = cache
         return out
 
     def backward(self, dout):
@@ -106,7 +110,8 @@ class FlattenLayer(Layer):
     kind = "Flatten"
 
     def forward(self, x, train=False):
-        self._cache = x.shape if train else None
+        if train:
+            self._cache = x.shape
         return x.reshape(x.shape[0], -1)
 
     def backward(self, dout):
@@ -118,7 +123,8 @@ class DenseLayer(Layer):
     param_keys = ("W", "b")
 
     def forward(self, x, train=False):
-        self._cache = x if train else None
+        if train:
+            self._cache = x
         return self.backend.dense_forward(x, self._p("W"), self._p("b"))
 
     def backward(self, dout):
@@ -141,7 +147,8 @@ class DropoutLayer(Layer):
     def forward(self, x, train=False):
         rate = self.spec.rate
         if not train or rate == 0.0:
-            self._cache = None
+            if train:
+                self._cache = None
             return x
         keep = (self.rng.random(x.shape, dtype=np.float32) >= rate).astype(np.float32)
         mask = self.backend.asarray(keep / np.float32(1.0 - rate))

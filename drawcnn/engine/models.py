@@ -55,8 +55,15 @@ class Dropout:
 
 
 LAYER_TYPES = {cls.__name__: cls for cls in (Conv, ReLU, MaxPool, AvgPool, Flatten, Dense, Dropout)}
-_PREFIX = {"Conv": "conv", "ReLU": "relu", "MaxPool": "pool", "AvgPool": "avgpool",
-           "Flatten": "flatten", "Dense": "fc", "Dropout": "dropout"}
+_PREFIX = {
+    "Conv": "conv",
+    "ReLU": "relu",
+    "MaxPool": "pool",
+    "AvgPool": "avgpool",
+    "Flatten": "flatten",
+    "Dense": "fc",
+    "Dropout": "dropout",
+}
 
 
 @dataclass(frozen=True)
@@ -168,7 +175,14 @@ def _next_shape(name: str, spec, shape: tuple) -> tuple:
         c, h, w = shape
         oh = (h + 2 * spec.pad - spec.kernel) // spec.stride + 1
         ow = (w + 2 * spec.pad - spec.kernel) // spec.stride + 1
-        if spec.filters < 1 or spec.kernel < 1 or spec.stride < 1 or spec.pad < 0 or oh < 1 or ow < 1:
+        if (
+            spec.filters < 1
+            or spec.kernel < 1
+            or spec.stride < 1
+            or spec.pad < 0
+            or oh < 1
+            or ow < 1
+        ):
             raise ArchitectureError(f"{name}: {spec} does not fit input {shape}")
         return (spec.filters, oh, ow)
     if isinstance(spec, (MaxPool, AvgPool)):
@@ -183,7 +197,9 @@ def _next_shape(name: str, spec, shape: tuple) -> tuple:
         return (int(np.prod(shape)),)
     if isinstance(spec, Dense):
         if len(shape) != 1:
-            raise ArchitectureError(f"{name}: dense layer needs a flat input (add Flatten), got {shape}")
+            raise ArchitectureError(
+                f"{name}: dense layer needs a flat input (add Flatten), got {shape}"
+            )
         return (spec.units,)
     if isinstance(spec, (ReLU, Dropout)):
         if isinstance(spec, Dropout) and not 0.0 <= spec.rate < 1.0:
@@ -215,18 +231,39 @@ ARCHITECTURES: dict[str, Architecture] = {
     "lenet": Architecture(
         "lenet",
         (
-            Conv(6, 5, pad=2), ReLU(), MaxPool(2),
-            Conv(16, 5), ReLU(), MaxPool(2),
-            Flatten(), Dense(120), ReLU(), Dense(84), ReLU(), Dense(10),
+            Conv(6, 5, pad=2),
+            ReLU(),
+            MaxPool(2),
+            Conv(16, 5),
+            ReLU(),
+            MaxPool(2),
+            Flatten(),
+            Dense(120),
+            ReLU(),
+            Dense(84),
+            ReLU(),
+            Dense(10),
         ),
         description="LeNet-5 with ReLU and max-pooling",
     ),
     "deep": Architecture(
         "deep",
         (
-            Conv(32, 3, pad=1), ReLU(), Conv(32, 3, pad=1), ReLU(), MaxPool(2),
-            Conv(64, 3, pad=1), ReLU(), Conv(64, 3, pad=1), ReLU(), MaxPool(2),
-            Flatten(), Dense(256), ReLU(), Dropout(0.5), Dense(10),
+            Conv(32, 3, pad=1),
+            ReLU(),
+            Conv(32, 3, pad=1),
+            ReLU(),
+            MaxPool(2),
+            Conv(64, 3, pad=1),
+            ReLU(),
+            Conv(64, 3, pad=1),
+            ReLU(),
+            MaxPool(2),
+            Flatten(),
+            Dense(256),
+            ReLU(),
+            Dropout(0.5),
+            Dense(10),
         ),
         description="VGG-style: 2x(conv 32@3x3), pool, 2x(conv 64@3x3), pool, FC 256, "
         "dropout, FC 10",

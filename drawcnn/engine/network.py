@@ -47,6 +47,7 @@ class Network:
             self.backend, self.backend_reason = backend, f"{backend.name} given"
         self.metadata: dict = dict(metadata or {})
         self.grads: dict[str, object] = {}
+        self.last_logits = None
         self.params: dict[str, object] = {}
         self._rng = np.random.default_rng(seed)
         self.layers: list[Layer] = [
@@ -152,6 +153,7 @@ class Network:
         xb = self._prepare(x)
         labels = self._labels(y, xb.shape[0])
         logits = self.forward(xb, train=True)
+        self.last_logits = logits  # read by fit() for the running training accuracy
         loss, dout = self.backend.softmax_cross_entropy(logits, labels)
         for layer in reversed(self.layers):
             dout = layer.backward(dout)

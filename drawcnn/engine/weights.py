@@ -68,6 +68,14 @@ def read_weights(path) -> tuple[Architecture, dict[str, np.ndarray], dict]:
     if path.is_dir():
         raise WeightsError(f"{path}: is a folder, not a weights file")
     try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError as exc:
+        raise WeightsError(f"{path}: cannot open ({exc.strerror or exc})") from exc
+    if head != b"PK\x03\x04":
+        what = "empty file" if not head else "not an .npz archive"
+        raise WeightsError(f"{path}: file is truncated or corrupted ({what})")
+    try:
         with np.load(path, allow_pickle=False) as data:
             names = list(data.files)
             if META_KEY not in names:

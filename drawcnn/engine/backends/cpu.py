@@ -41,32 +41,57 @@ class CpuBackend:
         return x
 
     # -- convolution
+    # Columns are built a few images at a time (CHUNK_BYTES) so they stay in cache while
+    # the GEMM reads them; backward rebuilds them instead of keeping a 9x copy of the input.
+    CHUNK_BYTES = 2 << 20
+
+    def _chunk(self, c, kh, kw, p):
+        return max(1, self.CHUNK_BYTES // (c * kh * kw * p * 4))
+
     def conv2d_forward(self, x, W, b, stride, pad):
         n, c, h, w = x.shape
         f, _, kh, kw = W.shape
         oh, ow = conv_out_size(h, kh, stride, pad), conv_out_size(w, kw, stride, pad)
+        p = oh * ow
         par = n > SERIAL_MAX
-        cols = np.empty((n, c * kh * kw, oh * ow), dtype=x.dtype)
-        _run("im2col", par, cols, x, kh, kw, stride, pad)
-        out = np.matmul(W.reshape(f, -1), cols)  # (F, CKK) @ (N, CKK, P) -> (N, F, P)
+        out = np.empty((n, f, p), dtype=x.dtype)
+        w2 = W.reshape(f, -1)
+        step = self._chunk(c, kh, kw, p)
+        cols = np.empty((min(step, n), c * kh * kw, p), dtype=x.dtype)
+        for s in range(0, n, step):
+            e = min(n, s + step)
+            cc = cols[: e - s]
+            _run("im2col", par, cc, x[s:e], kh, kw, stride, pad)
+            np.matmul(w2, cc, out=out[s:e])  # (F, CKK) @ (n, CKK, P) -> (n, F, P)
         _run("add_channel_bias", par, out, b)
-        return out.reshape(n, f, oh, ow), (x.shape, cols)
+        return out.reshape(n, f, oh, ow), x
 
     def conv2d_backward(self, dout, cache, W, stride, pad, need_dx=True):
-        x_shape, cols = cache
-        n, f, oh, ow = dout.shape
-        d3 = np.ascontiguousarray(dout).reshape(n, f, oh * ow)
+        x = cache
+        n, c = x.shape[0], x.shape[1]
+        _, f, oh, ow = dout.shape
+        kh, kw = W.shape[2], W.shape[3]
+        p = oh * ow
+        d3 = np.ascontiguousarray(dout).reshape(n, f, p)
         par = n > SERIAL_MAX
         db = np.empty(f, dtype=dout.dtype)
         _run("channel_sum", par, db, d3)
-        # sum_n dout[n] @ cols[n].T : N GEMMs, no copy of the big column matrix
-        dW = np.matmul(d3, cols.transpose(0, 2, 1)).sum(axis=0).reshape(W.shape)
-        dx = None
-        if need_dx:
-            dcols = np.matmul(W.reshape(f, -1).T, d3)  # (CKK, F) @ (N, F, P)
-            dx = np.empty(x_shape, dtype=dout.dtype)
-            _run("col2im", par, dx, dcols, W.shape[2], W.shape[3], stride, pad)
-        return dx, dW, db
+        w2 = W.reshape(f, -1)
+        dW = np.zeros((f, c * kh * kw), dtype=dout.dtype)
+        dx = np.empty(x.shape, dtype=dout.dtype) if need_dx else None
+        step = self._chunk(c, kh, kw, p)
+        cols = np.empty((min(step, n), c * kh * kw, p), dtype=x.dtype)
+        dcols = np.empty_like(cols) if need_dx else None
+        for s in range(0, n, step):
+            e = min(n, s + step)
+            cc = cols[: e - s]
+            _run("im2col", par, cc, x[s:e], kh, kw, stride, pad)
+            dW += np.matmul(d3[s:e], cc.transpose(0, 2, 1)).sum(axis=0)
+            if need_dx:
+                dc = dcols[: e - s]
+                np.matmul(w2.T, d3[s:e], out=dc)  # (CKK, F) @ (n, F, P)
+                _run("col2im", par, dx[s:e], dc, kh, kw, stride, pad)
+        return dx, dW.reshape(W.shape), db
 
     # -- activations
     def relu_forward(self, x):

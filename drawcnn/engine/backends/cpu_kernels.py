@@ -59,19 +59,21 @@ def im2col(cols, x, kh, kw, stride, pad):
                 # columns ow whose input column w = ow*stride - pad + j lies inside [0, width)
                 lo = max(0, (pad - j + stride - 1) // stride)
                 hi = min(out_w, (width - 1 + pad - j) // stride + 1)
+                dst = cols[n, row]
                 for oh in range(out_h):
                     h = oh * stride - pad + i
                     base = oh * out_w
                     if h < 0 or h >= height or lo >= hi:
-                        for ow in range(out_w):
-                            cols[n, row, base + ow] = 0.0
+                        dst[base : base + out_w] = 0.0
                         continue
-                    for ow in range(lo):
-                        cols[n, row, base + ow] = 0.0
-                    for ow in range(lo, hi):
-                        cols[n, row, base + ow] = x[n, c, h, ow * stride - pad + j]
-                    for ow in range(hi, out_w):
-                        cols[n, row, base + ow] = 0.0
+                    dst[base : base + lo] = 0.0
+                    src = x[n, c, h]
+                    if stride == 1:  # a shifted contiguous copy: vectorises
+                        dst[base + lo : base + hi] = src[lo - pad + j : hi - pad + j]
+                    else:
+                        for ow in range(lo, hi):
+                            dst[base + ow] = src[ow * stride - pad + j]
+                    dst[base + hi : base + out_w] = 0.0
 
 
 @kernel
@@ -129,10 +131,10 @@ def channel_sum(db, dout):
 
 @kernel
 def relu_forward(out, x):
-    """out = max(x, 0), on flat views."""
+    """out = max(x, 0), on flat views; NaN stays NaN so divergence stays visible."""
     for k in prange(x.size):
         v = x[k]
-        out[k] = v if v > 0.0 else 0.0
+        out[k] = 0.0 if v <= 0.0 else v
 
 
 @kernel
