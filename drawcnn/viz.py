@@ -55,13 +55,13 @@ def normalize_channels(channels: np.ndarray) -> np.ndarray:
 
 
 def tile(channels: np.ndarray, cols: int | None = None, sep: int = 1,
-         fill: float = np.nan, aspect: float = 1.0) -> np.ndarray:
+         fill: float = np.nan, aspect: float = 1.0, dtype=np.float32) -> np.ndarray:
     """(C,H,W) -> one (rows*(H+sep)-sep, cols*(W+sep)-sep) mosaic, row-major by channel.
 
     Separators and unused cells hold ``fill`` (NaN by default, which image items draw as
     transparent so the gaps show the background).
     """
-    channels = np.asarray(channels, dtype=np.float32)
+    channels = np.asarray(channels, dtype=dtype)
     if channels.ndim == 2:
         channels = channels[None]
     if channels.ndim != 3:
@@ -73,13 +73,39 @@ def tile(channels: np.ndarray, cols: int | None = None, sep: int = 1,
         cols = max(1, min(cols, c)) if c else 1
         rows = math.ceil(c / cols) if c else 0
     if c == 0:
-        return np.full((h, w), fill, dtype=np.float32)
-    out = np.full((rows * (h + sep) - sep, cols * (w + sep) - sep), fill, dtype=np.float32)
-    for i in range(c):
-        r, q = divmod(i, cols)
-        y, x = r * (h + sep), q * (w + sep)
-        out[y:y + h, x:x + w] = channels[i]
-    return out
+        return np.full((h, w), fill, dtype=dtype)
+    grid = np.full((rows * cols, h + sep, w + sep), fill, dtype=dtype)
+    grid[:c, :h, :w] = channels
+    out = grid.reshape(rows, cols, h + sep, w + sep).transpose(0, 2, 1, 3)
+    out = out.reshape(rows * (h + sep), cols * (w + sep))
+    return np.ascontiguousarray(out[:out.shape[0] - sep, :out.shape[1] - sep])
+
+
+def to_index(a: np.ndarray, levels: tuple[float, float], n: int = 256) -> np.ndarray:
+    """Map finite values to LUT indices 0..n-1 (uint16), clipped to ``levels``."""
+    lo, hi = levels
+    span = hi - lo if hi > lo else 1.0
+    t = (np.asarray(a, dtype=np.float32) - np.float32(lo)) * np.float32((n - 1) / span)
+    np.clip(t, 0, n - 1, out=t)
+    return t.astype(np.uint16)
+
+
+def with_transparent(lut: np.ndarray) -> np.ndarray:
+    """``lut`` plus one fully transparent entry at index len(lut) (for mosaic gaps)."""
+    return np.concatenate([lut, np.zeros((1, 4), np.uint8)])
+
+
+def colorize(img: np.ndarray, levels: tuple[float, float], lut: np.ndarray) -> np.ndarray:
+    """(H,W) float -> (H,W,4) uint8 RGBA through ``lut``; NaN becomes fully transparent."""
+    lo, hi = levels
+    span = hi - lo if hi > lo else 1.0
+    a = np.asarray(img, dtype=np.float32)
+    nan = np.isnan(a)
+    t = (np.nan_to_num(a, nan=lo) - lo) * ((len(lut) - 1) / span)
+    idx = np.clip(t, 0, len(lut) - 1).astype(np.intp)
+    rgba = lut[idx]
+    rgba[nan] = 0
+    return rgba
 
 
 def strip(values: np.ndarray, width: int = 32) -> np.ndarray:
@@ -92,21 +118,29 @@ def strip(values: np.ndarray, width: int = 32) -> np.ndarray:
     return out.reshape(rows, width)
 
 
+def _finite_range(a: np.ndarray) -> tuple[float, float]:
+    a = np.asarray(a, dtype=np.float32)
+    if a.size == 0:
+        return (0.0, 0.0)
+    lo, hi = float(np.min(a)), float(np.max(a))
+    if not (np.isfinite(lo) and np.isfinite(hi)):  # NaN/inf present: the slow, careful way
+        finite = a[np.isfinite(a)]
+        if finite.size == 0:
+            return (0.0, 0.0)
+        lo, hi = float(finite.min()), float(finite.max())
+    return lo, hi
+
+
 def symmetric_levels(a: np.ndarray, floor: float = 1e-6) -> tuple[float, float]:
     """(-m, m) with m the largest finite |value|: a diverging map then puts 0 in the middle."""
-    a = np.asarray(a)
-    finite = a[np.isfinite(a)]
-    m = float(np.abs(finite).max()) if finite.size else 0.0
-    m = max(m, floor)
+    lo, hi = _finite_range(a)
+    m = max(abs(lo), abs(hi), floor)
     return (-m, m)
 
 
 def positive_levels(a: np.ndarray, floor: float = 1e-6) -> tuple[float, float]:
     """(0, max) for non-negative maps (ReLU, pooling)."""
-    a = np.asarray(a)
-    finite = a[np.isfinite(a)]
-    m = float(finite.max()) if finite.size else 0.0
-    return (0.0, max(m, floor))
+    return (0.0, max(_finite_range(a)[1], floor))
 
 
 def normalize(a: np.ndarray, levels: tuple[float, float]) -> np.ndarray:
@@ -176,8 +210,8 @@ def sequential_lut(n: int = 256) -> np.ndarray:
 
 def auto_levels(a: np.ndarray) -> tuple[tuple[float, float], bool]:
     """((lo, hi), diverging): symmetric around 0 when ``a`` has negatives, else (0, max)."""
-    a = np.asarray(a)
-    finite = a[np.isfinite(a)]
-    if finite.size and float(finite.min()) < 0.0:
-        return symmetric_levels(finite), True
-    return positive_levels(finite), False
+    lo, hi = _finite_range(a)
+    if lo < 0.0:
+        m = max(abs(lo), abs(hi), 1e-6)
+        return (-m, m), True
+    return (0.0, max(hi, 1e-6)), False

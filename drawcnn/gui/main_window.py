@@ -105,6 +105,7 @@ class MainWindow(QMainWindow):
         self.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
         self.resizeDocks([fm], [560], Qt.Horizontal)
         self.resizeDocks([pred], [230], Qt.Vertical)
+        self.resizeDocks([pred, inp], [520, 480], Qt.Horizontal)
         self.resize(1360, 860)
 
     def _wire(self) -> None:

@@ -35,7 +35,8 @@ class EdgeFiltersPanel(QWidget):
         lay.addWidget(self.note)
         self._first_conv = "conv1"
         self._n_learned = 0
-        self.set_input(None)
+        self._input = self._acts = None
+        self._stale = True
 
     def set_network(self, net) -> None:
         from .filters import conv_layers
@@ -53,6 +54,10 @@ class EdgeFiltersPanel(QWidget):
                                         viz.symmetric_levels(kernels), True)
 
     def set_input(self, img: np.ndarray | None) -> None:
+        self._input = img
+        if not self.isVisible():
+            self._stale = True  # a hidden tab costs nothing while drawing
+            return
         if img is None:
             img = np.zeros((28, 28), np.float32)
         maps = viz.apply_hand_filters(img)
@@ -60,6 +65,10 @@ class EdgeFiltersPanel(QWidget):
         self.hand_maps.set_data(stack, per_channel=True, cols=len(stack))
 
     def set_activations(self, acts) -> None:
+        self._acts = acts
+        if not self.isVisible():
+            self._stale = True
+            return
         a = None
         if acts is not None:
             a = dict(acts).get(self._first_conv)
@@ -68,6 +77,13 @@ class EdgeFiltersPanel(QWidget):
         else:
             a = a[0]
         self.learned_maps.set_data(a, per_channel=True, aspect=8.0)
+
+    def showEvent(self, ev):
+        super().showEvent(ev)
+        if getattr(self, "_stale", False):
+            self._stale = False
+            self.set_input(self._input)
+            self.set_activations(self._acts)
 
     def apply_theme(self, background, foreground) -> None:
         self.graphics.setBackground(background)

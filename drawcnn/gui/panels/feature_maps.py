@@ -148,7 +148,16 @@ class FeatureMapsPanel(QWidget):
 
     def set_activations(self, acts) -> None:
         self._acts = {} if acts is None else {n: a[0] for n, a in acts}
-        self._show()
+        if self.isVisible():
+            self._show()
+        else:
+            self._stale = True  # a hidden tab costs nothing while drawing
+
+    def showEvent(self, ev):
+        super().showEvent(ev)
+        if getattr(self, "_stale", False):
+            self._stale = False
+            self._show()
 
     def _show(self) -> None:
         relayout = False

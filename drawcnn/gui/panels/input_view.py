@@ -36,7 +36,7 @@ def to_qimage(img: np.ndarray, dark_ink: bool = False) -> QImage:
 class InputView(QWidget):
     """A row of small pixelated images, one per preprocessing stage."""
 
-    def __init__(self, parent=None, thumb: int = 84):
+    def __init__(self, parent=None, thumb: int = 72):
         super().__init__(parent)
         self.setObjectName("input_view")
         self.thumb = thumb

@@ -14,20 +14,28 @@ from ... import viz
 
 DIVERGING = viz.diverging_lut()
 SEQUENTIAL = viz.sequential_lut()
+_LUTS = {True: viz.with_transparent(DIVERGING), False: viz.with_transparent(SEQUENTIAL)}
+GAP = len(DIVERGING)  # index of the transparent entry
 
 
 def prepare(data: np.ndarray, per_channel: bool = False, aspect: float = 4.0,
             cols: int | None = None) -> tuple[np.ndarray, tuple[float, float], bool]:
-    """(mosaic, levels, diverging) for a (C,H,W) stack or a (D,) vector."""
+    """(RGBA mosaic, levels, diverging) for a (C,H,W) stack or a (D,) vector.
+
+    Values are mapped to colours before tiling (no NaN gaps to step around), and the gaps
+    get a transparent colour, so a frame costs a few vectorised NumPy operations.
+    """
     a = np.asarray(data, dtype=np.float32)
-    if a.ndim == 1:
-        img = viz.strip(a, width=min(a.size, 64) if cols is None else cols)
+    if per_channel and a.ndim == 3:
+        a = viz.normalize_channels(a)
+    levels, diverging = viz.auto_levels(a)
+    idx = viz.to_index(a, levels, GAP)
+    if idx.ndim == 1:
+        width = min(idx.size, 64) if cols is None else cols
+        tiled = viz.tile(idx.reshape(-1, 1, 1), cols=width, sep=0, fill=GAP, dtype=np.uint16)
     else:
-        if per_channel:
-            a = viz.normalize_channels(a)
-        img = viz.tile(a, cols=cols, aspect=aspect)
-    levels, diverging = viz.auto_levels(img)
-    return img, levels, diverging
+        tiled = viz.tile(idx, cols=cols, aspect=aspect, fill=GAP, dtype=np.uint16)
+    return _LUTS[diverging][tiled], levels, diverging
 
 
 class MosaicItem:
@@ -53,16 +61,23 @@ class MosaicItem:
             self.image.clear()
             self.mosaic = None
             return
-        img, levels, diverging = prepare(data, per_channel, aspect, cols)
-        self.show_image(img, levels, diverging)
+        rgba, levels, diverging = prepare(data, per_channel, aspect, cols)
+        self._set_rgba(rgba, levels, diverging)
 
     def show_image(self, img: np.ndarray, levels, diverging: bool) -> None:
-        self.mosaic = img
-        first = self.shape != img.shape
-        self.image.setImage(img, levels=levels, lut=DIVERGING if diverging else SEQUENTIAL,
-                            autoLevels=False)
+        """Show a ready (H, W) float mosaic (NaN gaps) with the given levels."""
+        rgba = viz.colorize(img, levels, DIVERGING if diverging else SEQUENTIAL)
+        self._set_rgba(rgba, levels, diverging)
+
+    def _set_rgba(self, rgba: np.ndarray, levels, diverging: bool) -> None:
+        # Ready RGBA bytes: much cheaper per frame than pyqtgraph's float + LUT path.
+        self.mosaic = rgba
+        self.levels, self.diverging = levels, diverging
+        img = rgba
+        first = self.shape != img.shape[:2]
+        self.image.setImage(rgba, levels=(0, 255), autoLevels=False)
         if first:
-            self.shape = img.shape
+            self.shape = img.shape[:2]
             self.view.setRange(xRange=(0, img.shape[1]), yRange=(0, img.shape[0]), padding=0.01)
 
     def aspect(self) -> float:

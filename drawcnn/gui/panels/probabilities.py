@@ -48,6 +48,7 @@ class ProbabilitiesPanel(QWidget):
         self.plot.setYRange(0, 1, padding=0.02)
         self.plot.setXRange(-0.6, 9.6, padding=0)
         self.plot.setMinimumHeight(140)
+        self.plot.setMinimumWidth(280)
         ax = self.plot.getAxis("bottom")
         ax.setTicks([[(i, str(i)) for i in range(10)]])
         self.plot.getAxis("left").setTicks([[(0, "0"), (0.5, "50%"), (1, "100%")]])

@@ -1,0 +1,156 @@
+"""Measure how immediate the app feels (used by ``drawcnn bench --gui`` and the tests).
+
+* ``measure_latency``: mouse move -> updated predictions + feature maps (+ the repaint), over
+  synthetic moves sent like a 50 Hz mouse (moves spaced wider than the update throttle, so
+  the number is the work per move, not the throttle's wait).
+* ``measure_startup``: a fresh process up to a shown window, and up to a warm network
+  (usable), with Numba's on-disk cache as it is ("warm") or empty ("cold").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+
+def _percentiles(ms: list[float]) -> dict:
+    a = np.asarray(ms, dtype=float)
+    return {"median_ms": float(np.median(a)), "p95_ms": float(np.percentile(a, 95)),
+            "max_ms": float(a.max()), "n": int(a.size)}
+
+
+def measure_latency(window=None, moves: int = 200, weights=None, interval_ms: float = 20.0,
+                    timeout_s: float = 120.0, restart_every: int = 100) -> dict:
+    """Median / p95 ms from a mouse move to updated probabilities and feature maps."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QEvent, QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    own = window is None
+    if own:
+        from . import create_window
+
+        settings = os.path.join(tempfile.mkdtemp(prefix="drawcnn-bench-"), "settings.ini")
+        window = create_window(weights, settings_path=settings)
+        window.show()
+    app = QApplication.instance()
+    c, canvas = window.controller, window.canvas
+    deadline = time.perf_counter() + timeout_s
+    while not c.ready and time.perf_counter() < deadline:
+        app.processEvents()
+        time.sleep(0.005)
+    if not c.ready:
+        raise RuntimeError("the network did not warm up in time")
+    canvas.clear()
+
+    def send(kind, pos, button, buttons):
+        QApplication.sendEvent(canvas, QMouseEvent(kind, pos, canvas.mapToGlobal(pos), button,
+                                                   buttons, Qt.NoModifier))
+
+    # A digit-sized path (a "2"-like curve), revisited back and forth.
+    t = np.linspace(0, 1, 60)
+    path = [canvas.to_widget(0.3 + 0.4 * np.sin(np.pi * u), 0.2 + 0.6 * u) for u in t]
+    send(QEvent.MouseButtonPress, path[0], Qt.LeftButton, Qt.LeftButton)
+    ms, compute = [], []
+    jitter = QPointF(0.0, 0.0)
+    for i in range(moves):
+        if i and i % restart_every == 0:  # a digit has ~50-150 points: start a new one
+            send(QEvent.MouseButtonRelease, path[0], Qt.LeftButton, Qt.NoButton)
+            canvas.clear()
+            send(QEvent.MouseButtonPress, path[0], Qt.LeftButton, Qt.LeftButton)
+        k = i % (2 * len(path) - 2)
+        p = path[k if k < len(path) else 2 * len(path) - 2 - k]
+        jitter = QPointF(0.0, 0.0) if jitter.x() else QPointF(3.0, 0.0)  # always a new point
+        before = c.updates
+        start = time.perf_counter()
+        send(QEvent.MouseMove, p + jitter, Qt.NoButton, Qt.LeftButton)
+        while c.updates == before and time.perf_counter() - start < 2.0:
+            app.processEvents()
+        app.processEvents()  # the repaint of the updated panels
+        ms.append((time.perf_counter() - start) * 1000)
+        compute.append(c.last_update_s * 1000)
+        rest = interval_ms / 1000 - (time.perf_counter() - start)
+        if rest > 0:
+            time.sleep(rest)
+    send(QEvent.MouseButtonRelease, path[-1], Qt.LeftButton, Qt.NoButton)
+    app.processEvents()
+    result = _percentiles(ms)
+    result["compute_median_ms"] = float(np.median(compute))
+    result["network"] = c.net.arch.name
+    result["points_per_drawing"] = restart_every
+    if own:
+        window.close()
+    return result
+
+
+_PROBE = """
+import time
+t0 = time.perf_counter()
+import os
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from drawcnn.gui.latency import _startup_probe
+_startup_probe(t0)
+"""
+
+
+def _startup_probe(t0: float) -> None:
+    """Run inside a fresh interpreter: print seconds to shown window and to warm network."""
+    import tempfile
+
+    from PySide6.QtWidgets import QApplication
+
+    from . import create_window
+
+    settings = os.path.join(tempfile.mkdtemp(prefix="drawcnn-probe-"), "settings.ini")
+    w = create_window(os.environ.get("DRAWCNN_PROBE_WEIGHTS") or None, settings_path=settings)
+    w.show()
+    app = QApplication.instance()
+    app.processEvents()
+    shown = time.perf_counter() - t0
+    while not w.controller.ready and time.perf_counter() - t0 < 300:
+        app.processEvents()
+        time.sleep(0.002)
+    ready = time.perf_counter() - t0
+    print(json.dumps({"window_s": shown, "ready_s": ready}))
+
+
+def measure_startup(cold: bool = False, weights=None) -> dict:
+    """Seconds from launching a fresh process to the window shown / the network warm.
+
+    ``cold`` points Numba at an empty cache directory, so every kernel compiles.
+    """
+    env = dict(os.environ)
+    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if weights:
+        env["DRAWCNN_PROBE_WEIGHTS"] = str(weights)
+    tmp = None
+    if cold:
+        tmp = tempfile.TemporaryDirectory(prefix="drawcnn-numba-")
+        env["NUMBA_CACHE_DIR"] = tmp.name
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    start = time.perf_counter()
+    try:
+        out = subprocess.run([sys.executable, "-c", _PROBE], env=env, capture_output=True,
+                             text=True, timeout=600, check=True)
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    total = time.perf_counter() - start
+    line = [s for s in out.stdout.splitlines() if s.startswith("{")][-1]
+    data = json.loads(line)
+    data["process_s"] = total
+    data["cold"] = cold
+    return data
+
+
+if __name__ == "__main__":  # python -m drawcnn.gui.latency
+    print(json.dumps(measure_latency(), indent=2))
+    print(json.dumps(measure_startup(cold=False), indent=2))

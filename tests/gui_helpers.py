@@ -1,0 +1,106 @@
+"""Helpers for GUI tests: a window on temporary weights, and real mouse strokes.
+
+Strokes are a real press, synthetic ``MouseMove`` events that carry the pressed button
+(``QTest.mouseMove`` does not), then a release, all in the canvas's own widget coordinates.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
+
+REPO = Path(__file__).resolve().parents[1]
+TRAINED_DEEP = REPO / "weights" / "deep.npz"
+
+
+def send_mouse(widget, kind, pos: QPointF, button=Qt.LeftButton) -> None:
+    if kind == QEvent.MouseMove:
+        ev = QMouseEvent(kind, pos, widget.mapToGlobal(pos), Qt.NoButton, button,
+                         Qt.NoModifier)
+    elif kind == QEvent.MouseButtonPress:
+        ev = QMouseEvent(kind, pos, widget.mapToGlobal(pos), button, button, Qt.NoModifier)
+    else:
+        ev = QMouseEvent(kind, pos, widget.mapToGlobal(pos), button, Qt.NoButton,
+                         Qt.NoModifier)
+    QApplication.sendEvent(widget, ev)
+
+
+def stroke(canvas, points, button=Qt.LeftButton, release: bool = True, on_move=None) -> None:
+    """Draw through ``points`` given as fractions (0..1) of the drawing square."""
+    pts = [canvas.to_widget(float(x), float(y)) for x, y in points]
+    send_mouse(canvas, QEvent.MouseButtonPress, pts[0], button)
+    for i, p in enumerate(pts[1:]):
+        send_mouse(canvas, QEvent.MouseMove, p, button)
+        if on_move is not None:
+            on_move(i)
+    if release:
+        send_mouse(canvas, QEvent.MouseButtonRelease, pts[-1], button)
+
+
+def line(x0, y0, x1, y1, n=25):
+    t = np.linspace(0, 1, n)
+    return list(zip(x0 + (x1 - x0) * t, y0 + (y1 - y0) * t, strict=True))
+
+
+def ellipse(cx=0.5, cy=0.5, rx=0.2, ry=0.3, n=60):
+    a = np.linspace(0, 2 * np.pi, n)
+    return list(zip(cx + rx * np.sin(a), cy - ry * np.cos(a), strict=True))
+
+
+def draw_one(canvas):
+    stroke(canvas, line(0.5, 0.2, 0.5, 0.8))
+
+
+def draw_zero(canvas):
+    stroke(canvas, ellipse())
+
+
+def draw_seven(canvas):
+    stroke(canvas, line(0.3, 0.22, 0.7, 0.22, 15) + line(0.7, 0.22, 0.45, 0.8, 25)[1:])
+
+
+def wait_update(qtbot, window, timeout=5000):
+    """Wait until the controller has processed the latest strokes."""
+    c = window.controller
+    qtbot.waitUntil(lambda: c.ready and not c._dirty and not c._timer.isActive(),
+                    timeout=timeout)
+
+
+@pytest.fixture
+def weights_file(tmp_path_factory):
+    """An (untrained) deep network saved to a temporary file."""
+    from drawcnn.engine import build_network
+
+    path = tmp_path_factory.mktemp("w") / "deep.npz"
+    build_network("deep", seed=0).save(path)
+    return path
+
+
+def make_window(qtbot, weights, tmp_path):
+    from drawcnn.gui import create_window
+
+    w = create_window(weights, settings_path=tmp_path / "settings.ini")
+    qtbot.addWidget(w)
+    errors = []
+    w.show_error = lambda title, msg: errors.append((title, msg))
+    w.errors = errors
+    w.show()
+    qtbot.waitUntil(lambda: w.controller.ready, timeout=120_000)
+    return w
+
+
+@pytest.fixture
+def window(qtbot, weights_file, tmp_path):
+    return make_window(qtbot, weights_file, tmp_path)
+
+
+@pytest.fixture
+def trained_window(qtbot, tmp_path):
+    if not TRAINED_DEEP.exists():
+        pytest.skip("trained weights/deep.npz not available yet")
+    return make_window(qtbot, TRAINED_DEEP, tmp_path)
