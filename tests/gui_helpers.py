@@ -71,13 +71,13 @@ def wait_update(qtbot, window, timeout=5000):
                     timeout=timeout)
 
 
-@pytest.fixture
-def weights_file(tmp_path_factory):
-    """An (untrained) deep network saved to a temporary file."""
+def temp_weights(folder: Path, arch: str = "deep") -> Path:
+    """An (untrained) network of ``arch`` saved into ``folder``."""
     from drawcnn.engine import build_network
 
-    path = tmp_path_factory.mktemp("w") / "deep.npz"
-    build_network("deep", seed=0).save(path)
+    path = Path(folder) / f"{arch}.npz"
+    if not path.exists():
+        build_network(arch, seed=0).save(path)
     return path
 
 
@@ -94,13 +94,8 @@ def make_window(qtbot, weights, tmp_path):
     return w
 
 
-@pytest.fixture
-def window(qtbot, weights_file, tmp_path):
-    return make_window(qtbot, weights_file, tmp_path)
-
-
-@pytest.fixture
-def trained_window(qtbot, tmp_path):
+def trained_weights() -> Path:
+    """The shipped trained default network, or skip the test while it does not exist."""
     if not TRAINED_DEEP.exists():
         pytest.skip("trained weights/deep.npz not available yet")
-    return make_window(qtbot, TRAINED_DEEP, tmp_path)
+    return TRAINED_DEEP

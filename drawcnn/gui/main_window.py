@@ -177,8 +177,7 @@ class MainWindow(QMainWindow):
         self.brush_slider.setValue(self.brush_slider.value() + delta)
 
     def set_theme(self, name: str) -> None:
-        theme.apply(name)
-        theme.style_window(self)
+        theme.style_window(self, theme.apply(name))
         self.settings.set("theme", name)
 
     def _update_actions(self) -> None:
@@ -199,6 +198,9 @@ class MainWindow(QMainWindow):
         untrained = weights_locator.is_untrained(net)
         if warning is None and untrained:
             warning = "This network is untrained: its guesses are random."
+        elif warning is None and not (net.metadata or {}).get("training"):
+            warning = ("This weights file has no training record: if it was never trained, "
+                       "its guesses are random.")
         self.banner.setText(f"⚠ {warning}" if warning else "")
         self.banner.setVisible(bool(warning))
         path = self.controller.path
@@ -225,8 +227,7 @@ class MainWindow(QMainWindow):
         self.feature_maps.prefer_layers(s.get_list("feature_map_layers"))
         self.feature_maps.per_channel_box.setChecked(s.get("per_channel", False, bool))
         name = s.get("theme", "system") or "system"
-        theme.apply(name)
-        theme.style_window(self)
+        theme.style_window(self, theme.apply(name))
         for act in getattr(self, "theme_group", QActionGroup(self)).actions():
             act.setChecked(act.data() == name)
 

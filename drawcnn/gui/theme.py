@@ -52,12 +52,12 @@ def is_dark(name: str) -> bool:
     return name == "dark" or (name == "system" and system_is_dark())
 
 
-def apply(name: str) -> None:
-    """Apply 'system', 'light' or 'dark' to the running application."""
+def apply(name: str) -> bool:
+    """Apply 'system', 'light' or 'dark' to the running application; True when dark."""
     global _DEFAULT_PALETTE
     app = QApplication.instance()
     if app is None:
-        return
+        return is_dark(name)
     if _DEFAULT_PALETTE is None:
         _DEFAULT_PALETTE = QPalette(app.palette())
     if name == "dark" or (name == "system" and system_is_dark()):
@@ -68,6 +68,7 @@ def apply(name: str) -> None:
         app.setPalette(_DEFAULT_PALETTE)
     dark = is_dark(name)
     pg.setConfigOptions(background=plot_background(dark), foreground=plot_foreground(dark))
+    return dark
 
 
 def plot_background(dark: bool) -> QColor:
@@ -78,9 +79,8 @@ def plot_foreground(dark: bool) -> QColor:
     return QColor(210, 210, 210) if dark else QColor(40, 40, 40)
 
 
-def style_window(w) -> None:
-    """Give the canvas and the plot panels colours that suit the current palette."""
-    dark = w.palette().window().color().lightness() < 128
+def style_window(w, dark: bool) -> None:
+    """Give the canvas and the plot panels colours that suit the theme."""
     bg, fg = plot_background(dark), plot_foreground(dark)
     for panel in (w.probabilities, w.feature_maps, w.filters, w.edge_filters):
         panel.apply_theme(bg, fg)
