@@ -20,8 +20,8 @@ LAPLACIAN = np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], dtype=np.float32)
 SHARPEN = np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], dtype=np.float32)
 
 HAND_FILTERS: dict[str, np.ndarray] = {
-    "Sobel x (vertical edges)": SOBEL_X,
-    "Sobel y (horizontal edges)": SOBEL_Y,
+    "Sobel x": SOBEL_X,  # responds to vertical edges (a change along x)
+    "Sobel y": SOBEL_Y,  # responds to horizontal edges
     "Laplacian": LAPLACIAN,
     "Sharpen": SHARPEN,
 }
@@ -172,7 +172,7 @@ def apply_hand_filters(image: np.ndarray,
     filters = HAND_FILTERS if filters is None else filters
     out = {name: correlate2d(image, k) for name, k in filters.items()}
     if filters is HAND_FILTERS:
-        gx, gy = out["Sobel x (vertical edges)"], out["Sobel y (horizontal edges)"]
+        gx, gy = out["Sobel x"], out["Sobel y"]
         out["Sobel magnitude"] = np.hypot(gx, gy)
     return out
 

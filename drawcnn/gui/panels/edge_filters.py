@@ -21,13 +21,12 @@ class EdgeFiltersPanel(QWidget):
         self.hand_names = list(viz.HAND_FILTERS)
         kernels = np.stack([viz.HAND_FILTERS[n] for n in self.hand_names])
         self.hand_kernels = MosaicItem(ci, 0, "<b>Hand-set kernels</b>: "
-                                       + ", ".join(self.hand_names))
+                                       + " · ".join(self.hand_names))
         self.hand_kernels.show_image(viz.tile(kernels, cols=len(kernels), sep=1),
                                      viz.symmetric_levels(kernels), True)
-        self.hand_maps = MosaicItem(ci, 2, "<b>…applied to your drawing</b> "
-                                    "(+ Sobel magnitude)")
+        self.hand_maps = MosaicItem(ci, 2, "<b>…on your drawing</b> (+ Sobel magnitude)")
         self.learned_kernels = MosaicItem(ci, 4, "<b>Learned conv1 kernels</b>")
-        self.learned_maps = MosaicItem(ci, 6, "<b>…applied to your drawing</b> (conv1 output)")
+        self.learned_maps = MosaicItem(ci, 6, "<b>…on your drawing</b> (conv1 output)")
         self.note = QLabel("Each map is scaled on its own; blue negative, red positive.")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
@@ -85,5 +84,10 @@ class EdgeFiltersPanel(QWidget):
             self.set_input(self._input)
             self.set_activations(self._acts)
 
+    def _mosaics(self):
+        return [self.hand_kernels, self.hand_maps, self.learned_kernels, self.learned_maps]
+
     def apply_theme(self, background, foreground) -> None:
         self.graphics.setBackground(background)
+        for item in self._mosaics():
+            item.set_title_color(foreground)

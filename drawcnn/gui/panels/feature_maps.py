@@ -136,6 +136,8 @@ class FeatureMapsPanel(QWidget):
         shapes = {n: s for n, _, s in self._layers}
         for i, name in enumerate(self._visible):
             item = MosaicItem(self.graphics.ci, 2 * i, f"<b>{name}</b> {shape_text(shapes[name])}")
+            if getattr(self, "_fg", None) is not None:
+                item.set_title_color(self._fg)
             self._items[name] = item
         self.info.setText(f"{len(self._visible)} of {len(self._layers)} layers")
         self._show()
@@ -189,4 +191,7 @@ class FeatureMapsPanel(QWidget):
         self._fit_heights()
 
     def apply_theme(self, background, foreground) -> None:
+        self._fg = foreground
         self.graphics.setBackground(background)
+        for item in self._items.values():
+            item.set_title_color(foreground)

@@ -90,5 +90,10 @@ class FiltersPanel(QWidget):
         self.item.set_title(title)
         self.item.show_image(mosaic, viz.symmetric_levels(kernels), True)
 
+    def _mosaics(self):
+        return [self.item]
+
     def apply_theme(self, background, foreground) -> None:
         self.graphics.setBackground(background)
+        for item in self._mosaics():
+            item.set_title_color(foreground)

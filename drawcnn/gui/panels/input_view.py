@@ -54,7 +54,9 @@ class InputView(QWidget):
             cap = QLabel(title)
             cap.setAlignment(Qt.AlignCenter)
             if key == "centred":
-                cap.setStyleSheet("font-weight: bold;")
+                f = cap.font()
+                f.setBold(True)
+                cap.setFont(f)
                 img.setStyleSheet("background: black; border: 2px solid #e1553d;")
             lay.addWidget(img, 0, col)
             lay.addWidget(cap, 1, col)

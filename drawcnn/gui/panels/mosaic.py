@@ -43,6 +43,8 @@ class MosaicItem:
 
     def __init__(self, layout: pg.GraphicsLayout, row: int, title: str, col: int = 0):
         self.title = pg.LabelItem(title, justify="left", size="9pt")
+        self._title_text = title
+        self._color = None
         layout.addItem(self.title, row=row, col=col)
         self.view = pg.ViewBox(lockAspect=True, invertY=True, enableMouse=False,
                                enableMenu=False, defaultPadding=0.01)
@@ -53,7 +55,15 @@ class MosaicItem:
         self.mosaic: np.ndarray | None = None
 
     def set_title(self, text: str) -> None:
-        self.title.setText(text)
+        self._title_text = text
+        if self._color is None:
+            self.title.setText(text)
+        else:
+            self.title.setText(text, color=self._color)
+
+    def set_title_color(self, color) -> None:
+        self._color = color
+        self.set_title(self._title_text)
 
     def set_data(self, data: np.ndarray | None, per_channel: bool = False,
                  aspect: float = 4.0, cols: int | None = None) -> None:
