@@ -223,8 +223,8 @@ def _run_cuda(archs, quick) -> int:
     for name in archs:
         cpu, gpu = _Ours(name, "cpu"), _Ours(name, "cuda")
         secs = 0.5 if quick else 2.0
-        c = _rate(lambda: cpu.train(xb, yb), 100, secs)
-        g = _rate(lambda: gpu.train(xb, yb), 100, secs)
+        c = _rate(lambda m=cpu: m.train(xb, yb), 100, secs)
+        g = _rate(lambda m=gpu: m.train(xb, yb), 100, secs)
         print(f"| {name} | {c:.0f} | {g:.0f} | {g / c:.1f}x |")
     return 0
 
