@@ -30,6 +30,10 @@ def versions() -> dict[str, str]:
     from .. import __version__
     from ..engine import runtime
 
+    layer = runtime.threading_layer()
+    if layer == "not started":
+        order = ", ".join(numba.config.THREADING_LAYER_PRIORITY)
+        layer = f"not started yet (live prediction runs serial kernels; tries {order})"
     return {
         "drawcnn": __version__,
         "Numba": numba.__version__,
@@ -37,7 +41,7 @@ def versions() -> dict[str, str]:
         "Qt": qVersion(),
         "PySide6": PySide6.__version__,
         "pyqtgraph": pyqtgraph.__version__,
-        "Numba threading layer": runtime.threading_layer(),
+        "Numba threading layer": layer,
         "Numba threads": str(runtime.num_threads()),
         "Python": platform.python_version(),
     }
