@@ -221,3 +221,31 @@ def test_dark_theme(qtbot, window):
     assert window.canvas.paper.lightness() < 128
     window.set_theme("light")
     assert window.canvas.paper.lightness() > 128
+
+
+def test_brush_size_applies_to_new_strokes_only(qtbot, window):
+    c = window.canvas
+    window.brush_slider.setValue(10)
+    draw_one(c)
+    window.brush_slider.setValue(30)
+    stroke(c, line(0.3, 0.5, 0.7, 0.5))
+    widths = [float(s[0, 3]) for s in c._all_strokes()]
+    assert widths == [10.0, 30.0]
+    assert all(s.shape[1] == 3 for s in c.strokes())
+    raw = c.render_raw(56)
+    assert raw.shape == (56, 56) and raw.max() > 0.9
+
+
+def test_rows_out_of_view_update_when_scrolled_to(qtbot, window):
+    fm = window.feature_maps
+    window.docks["feature_maps"].raise_()
+    draw_one(window.canvas)
+    wait_update(qtbot, window)
+    last = fm._items["fc2"]
+    bar = fm.scroll.verticalScrollBar()
+    bar.setValue(bar.maximum())
+    qtbot.wait(20)
+    assert not last.stale and last.mosaic is not None
+    probs = window.controller.probabilities
+    # fc2 feeds the softmax: its brightest cell is the predicted digit
+    assert int(np.argmax(dict(window.controller.activations)["fc2"][0])) == int(probs.argmax())

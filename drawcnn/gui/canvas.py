@@ -3,15 +3,17 @@
 The drawing area is the largest centred square of the widget, so it scales with the window
 and stays square. Points are stored in a fixed logical square of ``LOGICAL_SIZE`` units
 (independent of the widget size) as (K, 3) arrays of [x, y, pressure]; the model input is
-built from those point lists. Left button or pen draws, right button (or the eraser tool)
-erases ink near the pointer; every finished stroke or erase is one undo step.
+built from those point lists. Internally each point also carries the brush width it was
+drawn with, so changing the brush never restyles earlier strokes. Left button or pen draws,
+right button (or the eraser tool) erases ink near the pointer; every finished stroke or
+erase is one undo step. Finished strokes are painted once into a cached pixmap.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 LOGICAL_SIZE = 280
@@ -81,6 +83,8 @@ class Canvas(QWidget):
         self._undo: list[list[np.ndarray]] = []
         self._redo: list[list[np.ndarray]] = []
         self._hover: QPointF | None = None
+        self._cache: QPixmap | None = None
+        self._cache_key = None
         self.paper = QColor("#fbfaf6")
         self.ink = QColor("#1b1f3a")
         self.frame = QColor("#b9b5aa")
@@ -109,6 +113,10 @@ class Canvas(QWidget):
     # ------------------------------------------------------------------ model
     def strokes(self) -> list[np.ndarray]:
         """Every stroke (the one being drawn included) as (K, 3) [x, y, pressure] arrays."""
+        return [s[:, :3] for s in self._all_strokes()]
+
+    def _all_strokes(self) -> list[np.ndarray]:
+        """(K, 4) [x, y, pressure, width] arrays, the stroke being drawn included."""
         out = list(self._strokes)
         if self._current:
             out.append(np.asarray(self._current, dtype=np.float64))
@@ -120,7 +128,16 @@ class Canvas(QWidget):
     def set_strokes(self, strokes, record: bool = True) -> None:
         if record:
             self._push_undo()
-        self._strokes = [np.asarray(s, dtype=np.float64).reshape(-1, 3) for s in strokes]
+        out = []
+        for st in strokes:
+            a = np.asarray(st, dtype=np.float64)
+            a = a.reshape(-1, a.shape[-1])
+            if a.shape[1] == 2:
+                a = np.column_stack([a, np.ones(len(a))])
+            if a.shape[1] == 3:
+                a = np.column_stack([a, np.full(len(a), self.brush_size)])
+            out.append(a[:, :4])
+        self._strokes = out
         self._changed()
 
     def clear(self) -> None:
@@ -155,6 +172,7 @@ class Canvas(QWidget):
         self._redo.clear()
 
     def _changed(self) -> None:
+        self._cache = None
         self.update()
         self.strokes_changed.emit()
         self.history_changed.emit()
@@ -168,7 +186,7 @@ class Canvas(QWidget):
             self._erase_at(pos)
         else:
             x, y = self.to_logical(pos)
-            self._current = [(x, y, pressure)]
+            self._current = [(x, y, pressure, self.brush_size)]
             self.update()
             self.strokes_changed.emit()
 
@@ -179,10 +197,10 @@ class Canvas(QWidget):
         if self._current is None:
             return
         x, y = self.to_logical(pos)
-        px, py, _ = self._current[-1]
+        px, py = self._current[-1][:2]
         if (x - px) ** 2 + (y - py) ** 2 < MIN_SPACING ** 2:
             return
-        self._current.append((x, y, pressure))
+        self._current.append((x, y, pressure, self.brush_size))
         self.update()
         self.strokes_changed.emit()
 
@@ -206,6 +224,7 @@ class Canvas(QWidget):
         self._strokes, changed = erase_strokes(self._strokes, (x, y), self.brush_size * 0.75)
         if changed:
             self._erase_changed = True
+            self._cache = None
             self.update()
             self.strokes_changed.emit()
 
@@ -246,6 +265,7 @@ class Canvas(QWidget):
     # ------------------------------------------------------------------ painting
     def set_colors(self, paper: QColor, ink: QColor, frame: QColor) -> None:
         self.paper, self.ink, self.frame = paper, ink, frame
+        self._cache = None
         self.update()
 
     def render_raw(self, size: int = 112) -> np.ndarray:
@@ -254,7 +274,7 @@ class Canvas(QWidget):
         img.fill(0)
         p = QPainter(img)
         p.setRenderHint(QPainter.Antialiasing)
-        for stroke in self.strokes():
+        for stroke in self._all_strokes():
             self._paint_stroke(p, stroke, size / LOGICAL_SIZE, QRectF(0, 0, size, size),
                                QColor(255, 255, 255))
         p.end()
@@ -265,7 +285,7 @@ class Canvas(QWidget):
                       ink: QColor | None = None) -> None:
         ink = self.ink if ink is None else ink
         ox, oy = sq.left(), sq.top()
-        base = self.brush_size * s
+        base = float(pts[0, 3]) * s
         pressure = pts[:, 2]
         if len(pts) == 1 or np.ptp(pressure) < 0.05:
             # Constant width: one smooth path through segment midpoints (quadratic curves).
@@ -288,18 +308,37 @@ class Canvas(QWidget):
             p.setPen(QPen(ink, w, Qt.SolidLine, Qt.RoundCap, Qt.RoundJoin))
             p.drawLine(QPointF(ox + a[0] * s, oy + a[1] * s), QPointF(ox + b[0] * s, oy + b[1] * s))
 
-    def paintEvent(self, ev):
-        p = QPainter(self)
+    def _background(self) -> QPixmap:
+        """Paper, frame and the finished strokes, cached until they change or the size does."""
+        dpr = self.devicePixelRatioF()
+        key = (self.width(), self.height(), dpr)
+        if self._cache is not None and self._cache_key == key:
+            return self._cache
+        pix = QPixmap(round(self.width() * dpr), round(self.height() * dpr))
+        pix.setDevicePixelRatio(dpr)
+        pix.fill(self.palette().window().color())
+        p = QPainter(pix)
         p.setRenderHint(QPainter.Antialiasing)
         sq = self.square()
-        p.fillRect(self.rect(), self.palette().window())
         p.fillRect(sq, self.paper)
         p.setPen(QPen(self.frame, 1))
         p.drawRect(sq)
+        p.setClipRect(sq)
+        for stroke in self._strokes:
+            self._paint_stroke(p, stroke, self._scale(), sq)
+        p.end()
+        self._cache, self._cache_key = pix, key
+        return pix
+
+    def paintEvent(self, ev):
+        p = QPainter(self)
+        p.drawPixmap(0, 0, self._background())
+        p.setRenderHint(QPainter.Antialiasing)
+        sq = self.square()
         s = self._scale()
         p.setClipRect(sq)
-        for stroke in self.strokes():
-            self._paint_stroke(p, stroke, s, sq)
+        if self._current:
+            self._paint_stroke(p, np.asarray(self._current, dtype=np.float64), s, sq)
         if self.is_empty():
             p.setPen(self.frame)
             f = p.font()

@@ -67,6 +67,7 @@ class FeatureMapsPanel(QWidget):
         self.scroll.setWidgetResizable(True)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.scroll.setWidget(self.graphics)
+        self.scroll.verticalScrollBar().valueChanged.connect(lambda _: self._show(True))
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addLayout(bar)
@@ -161,15 +162,28 @@ class FeatureMapsPanel(QWidget):
             self._stale = False
             self._show()
 
-    def _show(self) -> None:
+    def _in_view(self, item: MosaicItem) -> bool:
+        top = self.scroll.verticalScrollBar().value()
+        bottom = top + self.scroll.viewport().height()
+        g = item.view.geometry()
+        return g.bottom() >= top - 4 and g.top() <= bottom + 4
+
+    def _show(self, only_stale: bool = False) -> None:
+        """Render the current activations; rows scrolled out of view wait until seen."""
         relayout = False
         shapes = {n: s for n, _, s in self._layers}
         for name, item in self._items.items():
+            if only_stale and not item.stale:
+                continue
+            if item.mosaic is not None and not self._in_view(item):
+                item.stale = True  # out of sight: no work per frame
+                continue
             a = self._acts.get(name)
             if a is None:
                 a = np.zeros(shapes[name], np.float32)
             before = item.shape
             item.set_data(a, per_channel=self.per_channel)
+            item.stale = False
             relayout |= item.shape != before
         if relayout:
             self._fit_heights()
@@ -189,6 +203,7 @@ class FeatureMapsPanel(QWidget):
     def resizeEvent(self, ev):
         super().resizeEvent(ev)
         self._fit_heights()
+        self._show(only_stale=True)
 
     def apply_theme(self, background, foreground) -> None:
         self._fg = foreground

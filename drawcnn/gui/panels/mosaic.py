@@ -53,6 +53,7 @@ class MosaicItem:
         self.view.addItem(self.image)
         self.shape: tuple[int, int] = (1, 1)
         self.mosaic: np.ndarray | None = None
+        self.stale = False  # True when the data changed but was not drawn (out of view)
 
     def set_title(self, text: str) -> None:
         self._title_text = text
