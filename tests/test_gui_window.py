@@ -249,3 +249,16 @@ def test_rows_out_of_view_update_when_scrolled_to(qtbot, window):
     probs = window.controller.probabilities
     # fc2 feeds the softmax: its brightest cell is the predicted digit
     assert int(np.argmax(dict(window.controller.activations)["fc2"][0])) == int(probs.argmax())
+
+
+def test_switch_between_shipped_networks(qtbot, window, tmp_path, monkeypatch):
+    from drawcnn.gui import weights_locator
+
+    files = {"deep": window.controller.path, "lenet": temp_weights(tmp_path, "lenet")}
+    monkeypatch.setattr(weights_locator, "shipped_weights", lambda: files)
+    assert window.controller.switch_to("lenet")
+    assert "conv2" in window.feature_maps.layer_names()
+    assert "conv3" not in window.feature_maps.layer_names()
+    assert window.acts["net_lenet"].isChecked() and not window.acts["net_deep"].isChecked()
+    assert not window.controller.switch_to("simple")  # not shipped here: reported, kept
+    assert window.errors and window.controller.net.arch.name == "lenet"

@@ -1,8 +1,8 @@
-"""Where the shipped networks live, and the network the app starts with.
+"""The network the app starts with, and the shipped ones it can switch to.
 
-Installed, ``weights/`` is the package ``drawcnn.weights``; in a source checkout it is the
-``weights/`` folder next to the ``drawcnn`` package. When no weights file exists yet the app
-starts with a freshly initialised (untrained) network and says so in the window.
+Finding the files is ``drawcnn.shipped``'s job (installed, source checkout, frozen). When no
+weights file exists yet the app starts with a freshly initialised (untrained) network and
+says so in the window.
 """
 
 from __future__ import annotations
@@ -10,37 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-SHIPPED_ORDER = ("deep", "lenet", "simple")
-DEFAULT_NAME = "deep"
+from .. import shipped as _shipped
+from ..shipped import DEFAULT_NAME, SHIPPED_ORDER, weights_dir
 
-
-def weights_dir() -> Path | None:
-    """The folder holding the shipped ``*.npz`` files (None if it cannot be found)."""
-    try:
-        from importlib.resources import files
-
-        p = Path(str(files("drawcnn.weights")))
-        if p.is_dir():
-            return p
-    except (ModuleNotFoundError, TypeError, ValueError):
-        pass
-    p = Path(__file__).resolve().parents[2] / "weights"
-    return p if p.is_dir() else None
+__all__ = ["DEFAULT_NAME", "SHIPPED_ORDER", "Startup", "default_weights_path", "fresh_network",
+           "is_untrained", "load_startup", "shipped_weights", "weights_dir"]
 
 
 def shipped_weights() -> dict[str, Path]:
-    """{architecture name: path} for every shipped weights file that exists, default first."""
-    folder = weights_dir()
-    if folder is None:
-        return {}
-    found = {}
-    for name in SHIPPED_ORDER:
-        p = folder / f"{name}.npz"
-        if p.is_file():
-            found[name] = p
-    for p in sorted(folder.glob("*.npz")):
-        found.setdefault(p.stem, p)
-    return found
+    """{architecture name: path} of the shipped weights files that exist (see drawcnn.shipped)."""
+    return _shipped.shipped_weights()
 
 
 def default_weights_path() -> Path | None:

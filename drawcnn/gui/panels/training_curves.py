@@ -1,0 +1,107 @@
+"""Live training curves (loss, accuracy; train and validation) and the first-layer filters.
+
+The x axis counts epochs (1.5 = half-way through epoch 2). The training curves are the running
+means the engine reports during each epoch; validation is one point per finished epoch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
+
+from ... import viz
+from .mosaic import MosaicItem
+
+TRAIN_PEN = pg.mkPen("#1f77b4", width=2)
+VAL_PEN = pg.mkPen("#ff7f0e", width=2)
+
+
+def _plot(title: str, ylabel: str) -> pg.PlotWidget:
+    w = pg.PlotWidget()
+    w.setBackground("w")
+    item = w.getPlotItem()
+    item.setTitle(title, size="10pt")
+    item.setLabel("bottom", "epoch")
+    item.setLabel("left", ylabel)
+    item.showGrid(x=True, y=True, alpha=0.25)
+    item.addLegend(offset=(-8, 8), labelTextSize="8pt")
+    item.setMenuEnabled(False)
+    w.setMinimumHeight(150)
+    return w
+
+
+class TrainingCurves(QWidget):
+    """Two plots side by side: loss and accuracy, each with a train and a validation curve."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("training_curves")
+        self.loss_plot = _plot("Loss", "cross-entropy")
+        self.acc_plot = _plot("Accuracy", "%")
+        self.curves = {}
+        for key, plot in (("loss", self.loss_plot), ("acc", self.acc_plot)):
+            pi = plot.getPlotItem()
+            self.curves[f"train_{key}"] = pi.plot([], [], pen=TRAIN_PEN, name="train")
+            self.curves[f"val_{key}"] = pi.plot([], [], pen=VAL_PEN, name="validation",
+                                                symbol="o", symbolSize=7,
+                                                symbolBrush="#ff7f0e", symbolPen=None)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.loss_plot)
+        lay.addWidget(self.acc_plot)
+        self.reset()
+
+    def reset(self) -> None:
+        self.data: dict[str, tuple[list, list]] = {k: ([], []) for k in self.curves}
+        for c in self.curves.values():
+            c.setData([], [])
+        self.acc_plot.getPlotItem().setYRange(0, 100, padding=0.02)
+
+    def _append(self, key: str, x: float, y: float | None) -> None:
+        if y is None or not np.isfinite(y):
+            return
+        xs, ys = self.data[key]
+        xs.append(x)
+        ys.append(y)
+        self.curves[key].setData(xs, ys)
+
+    def add_batch(self, info) -> None:
+        x = info.epoch - 1 + info.batch / info.batches
+        self._append("train_loss", x, float(info.loss))
+        self._append("train_acc", x, 100.0 * float(info.accuracy))
+
+    def add_epoch(self, info) -> None:
+        self._append("val_loss", info.epoch, info.val_loss)
+        if info.val_accuracy is not None:
+            self._append("val_acc", info.epoch, 100.0 * info.val_accuracy)
+
+
+class FilterView(QWidget):
+    """The first conv layer's filters, redrawn as training changes them."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("live_filters")
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground("w")
+        self.item = MosaicItem(self.graphics.ci, 0, "First-layer filters")
+        self.item.set_title_color("#222")
+        self.updates = 0
+        self.last: np.ndarray | None = None
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.graphics)
+        self.setMinimumSize(160, 150)
+
+    def set_filters(self, w: np.ndarray | None, note: str = "") -> None:
+        """``w``: (F, C, k, k) first-layer weights (the first input channel is shown)."""
+        if w is None:
+            self.item.set_data(None)
+            return
+        kernels = np.asarray(w)[:, 0]
+        self.last = kernels
+        self.updates += 1
+        self.item.set_title(f"First-layer filters ({len(kernels)}×{kernels.shape[-1]}"
+                            f"×{kernels.shape[-1]}) {note}")
+        self.item.show_image(viz.tile(kernels, aspect=1.0), viz.symmetric_levels(kernels), True)
