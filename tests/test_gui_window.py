@@ -197,7 +197,7 @@ def test_save_copy(qtbot, window, tmp_path):
 def test_settings_remembered(qtbot, weights_file, tmp_path):
     w = make_window(qtbot, weights_file, tmp_path)
     w.brush_slider.setValue(30)
-    w.feature_maps.set_visible_layers(["conv1", "relu1"])
+    w.feature_maps.choose_layers(["conv1", "relu1"])
     w.close()
     w2 = make_window(qtbot, weights_file, tmp_path)
     assert w2.brush_slider.value() == 30 and w2.canvas.brush_size == 30

@@ -236,7 +236,11 @@ class MainWindow(QMainWindow):
         s.set("geometry", self.saveGeometry())
         s.set("window_state", self.saveState())
         s.set("brush_size", self.brush_slider.value())
-        s.set_list("feature_map_layers", self.feature_maps.visible_layers())
+        chosen = self.feature_maps.preferred_layers()
+        if chosen is None:
+            s.qs.remove("feature_map_layers")
+        else:
+            s.set_list("feature_map_layers", chosen)
         s.set("per_channel", self.feature_maps.per_channel)
         s.sync()
 

@@ -113,7 +113,7 @@ class FeatureMapsPanel(QWidget):
                             ("Default", lambda n: not n.startswith(HIDDEN_BY_DEFAULT))):
             act = QAction(label, self.layers_menu)
             act.triggered.connect(
-                lambda _=False, p=pick: self._user_pick([n for n in self.layer_names() if p(n)]))
+                lambda _=False, p=pick: self.choose_layers([n for n in self.layer_names() if p(n)]))
             self.layers_menu.addAction(act)
         self.layers_menu.addSeparator()
         for name, kind, shape in self._layers:
@@ -123,13 +123,17 @@ class FeatureMapsPanel(QWidget):
             act.toggled.connect(self._on_toggled)
             self.layers_menu.addAction(act)
 
-    def _user_pick(self, names) -> None:
+    def choose_layers(self, names) -> None:
+        """The user's choice: shown now, and remembered (also for other networks)."""
         self._preferred = list(names)
         self.set_visible_layers(names)
 
+    def preferred_layers(self) -> list[str] | None:
+        return None if self._preferred is None else list(self._preferred)
+
     def _on_toggled(self, _checked: bool) -> None:
         names = [a.data() for a in self.layers_menu.actions() if a.data() and a.isChecked()]
-        self._user_pick(names)
+        self.choose_layers(names)
 
     def _rebuild_items(self) -> None:
         self.graphics.ci.clear()
