@@ -1,5 +1,5 @@
 """Every CPU (Numba) op against the NumPy reference backend, forward and backward,
-on odd shapes, stride 2 and padding, through the serial (N<=2) and parallel paths."""
+on odd shapes, stride 2 and padding, through the serial (small) and parallel (large) kernels."""
 
 import numpy as np
 import pytest
@@ -66,6 +66,7 @@ def test_pooling_matches_reference(shape, size, stride):
     out, cache = CPU.maxpool_forward(x, size, stride)
     ref, rcache = REF.maxpool_forward(x, size, stride)
     np.testing.assert_array_equal(out, ref)
+    np.testing.assert_array_equal(CPU.maxpool_forward_eval(x, size, stride), ref)
     dout = rand(rng, *out.shape)
     np.testing.assert_allclose(CPU.maxpool_backward(dout, cache, size, stride),
                                REF.maxpool_backward(dout, rcache, size, stride), rtol=1e-6,

@@ -1,9 +1,9 @@
 """The CPU backend: Numba kernels from cpu_kernels.py plus BLAS GEMMs through NumPy.
 
 Convolution is im2col + one batched GEMM (NCHW in, NCHW out, no transposes); backward
-reuses the forward's column matrix. Batches of up to SERIAL_MAX images run the serial
-twins of the kernels (thread-pool wake-up costs more than one image's work, and serial
-kernels need no lock, so live prediction never waits for a training step).
+reuses the forward's column matrix. Kernels touching fewer than PAR_WORK elements run their
+serial twins (waking the thread pool costs more than that much work, and serial kernels need
+no lock); a single image of the deep network still uses every core.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 from ..runtime import PARALLEL_LOCK
 from . import cpu_kernels as K
 
-SERIAL_MAX = 2  # batches this small run serial kernels
+PAR_WORK = 1 << 16  # kernels touching fewer elements than this run serially
 SERIAL_PARAM_SIZE = 1 << 15  # parameter arrays smaller than this update serially
 
 
@@ -53,7 +53,7 @@ class CpuBackend:
         f, _, kh, kw = W.shape
         oh, ow = conv_out_size(h, kh, stride, pad), conv_out_size(w, kw, stride, pad)
         p = oh * ow
-        par = n > SERIAL_MAX
+        par = n * c * kh * kw * p >= PAR_WORK
         out = np.empty((n, f, p), dtype=x.dtype)
         w2 = W.reshape(f, -1)
         step = self._chunk(c, kh, kw, p)
@@ -73,7 +73,7 @@ class CpuBackend:
         kh, kw = W.shape[2], W.shape[3]
         p = oh * ow
         d3 = np.ascontiguousarray(dout).reshape(n, f, p)
-        par = n > SERIAL_MAX
+        par = n * c * kh * kw * p >= PAR_WORK
         db = np.empty(f, dtype=dout.dtype)
         _run("channel_sum", par, db, d3)
         w2 = W.reshape(f, -1)
@@ -96,13 +96,13 @@ class CpuBackend:
     # -- activations
     def relu_forward(self, x):
         out = np.empty_like(x)
-        _run("relu_forward", x.shape[0] > SERIAL_MAX, out.reshape(-1), x.reshape(-1))
+        _run("relu_forward", x.size >= PAR_WORK, out.reshape(-1), x.reshape(-1))
         return out
 
     def relu_backward(self, dout, out):
         dx = np.empty_like(out)
         dout = np.ascontiguousarray(dout)
-        _run("relu_backward", out.shape[0] > SERIAL_MAX, dx.reshape(-1), dout.reshape(-1),
+        _run("relu_backward", out.size >= PAR_WORK, dx.reshape(-1), dout.reshape(-1),
              out.reshape(-1))
         return dx
 
@@ -112,32 +112,39 @@ class CpuBackend:
         oh, ow = conv_out_size(h, size, stride, 0), conv_out_size(w, size, stride, 0)
         out = np.empty((n, c, oh, ow), dtype=x.dtype)
         argmax = np.empty((n, c, oh, ow), dtype=np.int32)
-        _run("maxpool_forward", n > SERIAL_MAX, out, argmax, x, size, stride)
+        _run("maxpool_forward", x.size >= PAR_WORK, out, argmax, x, size, stride)
         return out, (x.shape, argmax)
+
+    def maxpool_forward_eval(self, x, size, stride):
+        n, c, h, w = x.shape
+        oh, ow = conv_out_size(h, size, stride, 0), conv_out_size(w, size, stride, 0)
+        out = np.empty((n, c, oh, ow), dtype=x.dtype)
+        _run("maxpool_forward_eval", x.size >= PAR_WORK, out, x, size, stride)
+        return out
 
     def maxpool_backward(self, dout, cache, size, stride):
         x_shape, argmax = cache
         dx = np.empty(x_shape, dtype=dout.dtype)
-        _run("maxpool_backward", x_shape[0] > SERIAL_MAX, dx, np.ascontiguousarray(dout), argmax)
+        _run("maxpool_backward", dout.size * 4 >= PAR_WORK, dx, np.ascontiguousarray(dout), argmax)
         return dx
 
     def avgpool_forward(self, x, size, stride):
         n, c, h, w = x.shape
         oh, ow = conv_out_size(h, size, stride, 0), conv_out_size(w, size, stride, 0)
         out = np.empty((n, c, oh, ow), dtype=x.dtype)
-        _run("avgpool_forward", n > SERIAL_MAX, out, x, size, stride)
+        _run("avgpool_forward", x.size >= PAR_WORK, out, x, size, stride)
         return out, x.shape
 
     def avgpool_backward(self, dout, cache, size, stride):
         dx = np.empty(cache, dtype=dout.dtype)
-        _run("avgpool_backward", cache[0] > SERIAL_MAX, dx, np.ascontiguousarray(dout), size,
+        _run("avgpool_backward", dout.size * 4 >= PAR_WORK, dx, np.ascontiguousarray(dout), size,
              stride)
         return dx
 
     # -- dense
     def dense_forward(self, x, W, b):
         out = x @ W
-        _run("add_row_bias", x.shape[0] > SERIAL_MAX, out, b)
+        _run("add_row_bias", out.size >= PAR_WORK, out, b)
         return out
 
     def dense_backward(self, dout, x, W, need_dx=True):
@@ -149,7 +156,7 @@ class CpuBackend:
     # -- dropout
     def dropout_apply(self, x, mask):
         out = np.empty_like(x)
-        _run("scale_mask", x.shape[0] > SERIAL_MAX, out.reshape(-1),
+        _run("scale_mask", x.size >= PAR_WORK, out.reshape(-1),
              np.ascontiguousarray(x).reshape(-1), mask.reshape(-1))
         return out
 

@@ -172,6 +172,23 @@ def maxpool_forward(out, argmax, x, size, stride):
 
 
 @kernel
+def maxpool_forward_eval(out, x, size, stride):
+    """out = window max of x, without the argmax bookkeeping (inference only)."""
+    n_img, n_ch = x.shape[0], x.shape[1]
+    out_h, out_w = out.shape[2], out.shape[3]
+    for nc in prange(n_img * n_ch):
+        n = nc // n_ch
+        c = nc % n_ch
+        for oh in range(out_h):
+            for ow in range(out_w):
+                best = x[n, c, oh * stride, ow * stride]
+                for i in range(size):
+                    for j in range(size):
+                        best = max(best, x[n, c, oh * stride + i, ow * stride + j])
+                out[n, c, oh, ow] = best
+
+
+@kernel
 def maxpool_backward(dx, dout, argmax):
     """Route each dout to the input position that won the max; dx is overwritten."""
     n_img, n_ch, height, width = dx.shape
