@@ -43,6 +43,10 @@ class MainWindow(QMainWindow):
         #: Hooks tests (or embedding code) may replace: never block on a modal box.
         self.ask_open_path = self._ask_open_path
         self.ask_save_path = self._ask_save_path
+        #: Where the user's taught drawings live (None: the platform's user data folder).
+        self.drawings_root: Path | None = None
+        self._drawing_store = None
+        self.train_dialog = self.teach_panel = self.drawings_browser = None
 
         self.canvas = Canvas()
         self.banner = QLabel()
@@ -159,6 +163,64 @@ class MainWindow(QMainWindow):
     def show_about(self) -> AboutDialog:
         return self._show_dialog(AboutDialog(self))
 
+    # ------------------------------------------------------------------ train / teach
+    def drawing_store(self):
+        """The user's drawings store (opened on first use), or None if it cannot be read."""
+        if self._drawing_store is None:
+            from ..data import DataError, DrawingStore
+
+            try:
+                self._drawing_store = DrawingStore(self.drawings_root)
+            except DataError as exc:
+                self.show_error("Cannot open your drawings", f"{exc}\n\nMove the file away "
+                                "to start a new collection; nothing was changed.")
+        return self._drawing_store
+
+    def _err(self, title: str, message: str) -> None:
+        self.show_error(title, message)  # looked up at call time: tests replace show_error
+
+    def show_train_dialog(self):
+        from .train_dialog import TrainDialog
+
+        if self.train_dialog is None:
+            self.train_dialog = TrainDialog(self.controller, self.drawing_store, self)
+            self.train_dialog.show_error = self._err
+        self.train_dialog.data.refresh()
+        self._show_dialog(self.train_dialog)
+        self.train_dialog.raise_()
+        return self.train_dialog
+
+    def show_teach(self):
+        from .teach import TeachPanel
+
+        if self.teach_panel is None:
+            self.teach_panel = TeachPanel(self.canvas, self.controller, self.drawing_store,
+                                          self._err, self)
+            self.teach_panel.review_btn.clicked.connect(self.show_drawings)
+            self.teach_panel.taught.connect(self._drawings_changed)
+        self.teach_panel.refresh()
+        self._show_dialog(self.teach_panel)
+        self.teach_panel.raise_()
+        return self.teach_panel
+
+    def show_drawings(self):
+        from .drawings_browser import DrawingsBrowser
+
+        if self.drawings_browser is None:
+            self.drawings_browser = DrawingsBrowser(self.drawing_store, self._err, self)
+            self.drawings_browser.store_changed.connect(self._drawings_changed)
+        self.drawings_browser.refresh()
+        self._show_dialog(self.drawings_browser)
+        self.drawings_browser.raise_()
+        return self.drawings_browser
+
+    def _drawings_changed(self, *_) -> None:
+        for dlg in (self.drawings_browser, self.teach_panel):
+            if dlg is not None and dlg.isVisible():
+                dlg.refresh()
+        if self.train_dialog is not None and not self.train_dialog.running:
+            self.train_dialog.data.refresh()
+
     def _show_dialog(self, dlg):
         self._dialogs = [d for d in self._dialogs if d.isVisible()] + [dlg]
         dlg.show()
@@ -246,8 +308,9 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, ev):
         self.save_settings()
-        for d in self._dialogs:
-            d.close()
+        for d in self._dialogs + [self.train_dialog]:
+            if d is not None:
+                d.close()
         super().closeEvent(ev)
 
     def add_action(self, key: str, action: QAction, shortcut=None) -> QAction:

@@ -61,6 +61,13 @@ def build_menus(w) -> None:
     model.addAction(a("save_copy", QAction("Save a copy…", w, triggered=lambda: w.save_copy()),
                       QKeySequence.Save))
     model.addSeparator()
+    model.addAction(a("train", QAction("Train…", w, triggered=lambda: w.show_train_dialog()),
+                      "Ctrl+T"))
+    model.addAction(a("teach", QAction("Teach this drawing…", w,
+                                       triggered=lambda: w.show_teach()), "T"))
+    model.addAction(a("drawings", QAction("My drawings…", w,
+                                          triggered=lambda: w.show_drawings()), "Ctrl+D"))
+    model.addSeparator()
     model.addAction(a("quit", QAction("Quit", w, triggered=w.close), QKeySequence.Quit))
 
     # ---------------------------------------------------------------- View

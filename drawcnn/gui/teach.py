@@ -1,0 +1,176 @@
+"""Teach: label the current drawing and keep it in the user's drawings store.
+
+A small modeless panel beside the canvas. It shows what the network will learn from (the 28x28
+input) and its guess, pre-selects that guess as the label, and stores the sample only when the
+user confirms ("Save as 7", Enter) — a wrong guess is corrected by clicking or typing the right
+digit first, so nothing is learnt from an unconfirmed label.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+)
+
+from .panels.confusion import image_pixmap
+
+
+class TeachPanel(QDialog):
+    taught = Signal(int, int)  # sample id, label
+
+    def __init__(self, canvas, controller, store_getter, show_error=None, parent=None):
+        super().__init__(parent)
+        self.setObjectName("teach_panel")
+        self.setWindowTitle("Teach this drawing")
+        self.canvas, self.controller, self.store_getter = canvas, controller, store_getter
+        self.show_error = show_error or (lambda title, msg: None)
+        self._user_chose = False
+        self._note = ""  # "Stored as 7", kept until the next drawing starts
+        self.preview = QLabel()
+        self.preview.setFixedSize(112, 112)
+        self.preview.setAlignment(Qt.AlignCenter)
+        self.preview.setStyleSheet("border:1px solid #aaa; background:white;")
+        self.guess = QLabel()
+        self.guess.setObjectName("teach_guess")
+        self.guess.setWordWrap(True)
+        self.group = QButtonGroup(self)
+        self.group.setExclusive(True)
+        grid = QGridLayout()
+        for d in range(10):
+            b = QPushButton(str(d))
+            b.setCheckable(True)
+            b.setFixedWidth(40)
+            b.setFocusPolicy(Qt.NoFocus)
+            self.group.addButton(b, d)
+            grid.addWidget(b, d // 5, d % 5)
+        self.group.idClicked.connect(self._chosen)
+        self.save_btn = QPushButton("Save")
+        self.save_btn.setObjectName("teach_save")
+        self.save_btn.setDefault(True)
+        self.save_btn.clicked.connect(lambda: self.teach())
+        self.clear_after = QCheckBox("Clear the canvas after saving")
+        self.clear_after.setChecked(True)
+        self.count = QLabel()
+        self.count.setObjectName("teach_count")
+        self.count.setWordWrap(True)
+        self.review_btn = QPushButton("Review my drawings…")
+        top = QHBoxLayout()
+        top.addWidget(self.preview)
+        side = QVBoxLayout()
+        side.addWidget(self.guess)
+        side.addWidget(QLabel("Correct label (click or type 0-9):"))
+        side.addLayout(grid)
+        top.addLayout(side, 1)
+        lay = QVBoxLayout(self)
+        lay.addLayout(top)
+        lay.addWidget(self.save_btn)
+        lay.addWidget(self.clear_after)
+        lay.addWidget(self.count)
+        lay.addWidget(self.review_btn)
+        controller.prediction_changed.connect(self.refresh)
+        self.refresh()
+
+    # ------------------------------------------------------------------ state
+    def label(self) -> int | None:
+        d = self.group.checkedId()
+        return d if d >= 0 else None
+
+    def set_label(self, digit: int) -> None:
+        self.group.button(int(digit)).setChecked(True)
+        self._chosen(int(digit))
+
+    def _chosen(self, digit: int) -> None:
+        self._user_chose = True
+        self._sync()
+
+    def refresh(self, *_) -> None:
+        img = self.controller.input_image
+        probs = self.controller.probabilities
+        if img is None or self.canvas.is_empty():
+            self.preview.clear()
+            self.preview.setText("draw a\ndigit")
+            self.guess.setText(self._note or "Draw a digit on the canvas, then confirm or "
+                               "correct its label.")
+            self._user_chose = False
+            self._select(None)
+        else:
+            self._note = ""
+            self.preview.setPixmap(image_pixmap(img, 112))
+            if probs is not None:
+                p = int(np.argmax(probs))
+                self.guess.setText(f"The network says <b>{p}</b> ({probs[p]:.0%}).")
+                if not self._user_chose:
+                    self._select(p)
+        self._sync()
+
+    def _select(self, digit: int | None) -> None:
+        if digit is None:
+            self.group.setExclusive(False)
+            for b in self.group.buttons():
+                b.setChecked(False)
+            self.group.setExclusive(True)
+        else:
+            self.group.button(digit).setChecked(True)
+
+    def _sync(self) -> None:
+        d = self.label()
+        empty = self.canvas.is_empty()
+        self.save_btn.setEnabled(d is not None and not empty)
+        self.save_btn.setText(f"Save as {d}" if d is not None else "Save")
+        store = self.store_getter()
+        if store is None:
+            self.count.setText("The drawings store is unavailable.")
+            return
+        labels = [s.label for s in store.samples()]
+        per = " ".join(f"{k}:{labels.count(k)}" for k in range(10) if labels.count(k))
+        self.count.setText(f"{len(labels)} drawings stored" + (f" ({per})" if per else ""))
+
+    # ------------------------------------------------------------------ actions
+    def teach(self, label: int | None = None) -> int | None:
+        """Store the current drawing with ``label`` (default: the selected one); its id."""
+        from ..data import strokes_to_mnist
+        from .canvas import LOGICAL_SIZE
+
+        label = self.label() if label is None else int(label)
+        strokes = self.canvas.strokes()
+        image = strokes_to_mnist(strokes, LOGICAL_SIZE) if strokes else None
+        if image is None or label is None:
+            self.show_error("Nothing to teach", "Draw a digit and choose its label first.")
+            return None
+        store = self.store_getter()
+        if store is None:
+            return None
+        try:
+            sid = store.add(image, label, strokes)
+        except Exception as exc:  # disk full, permissions: say so, keep the drawing
+            self.show_error("Cannot store the drawing", str(exc))
+            return None
+        self.taught.emit(sid, label)
+        self._user_chose = False
+        if self.clear_after.isChecked():
+            self.canvas.clear()
+        self.refresh()
+        self._note = f"Stored as <b>{label}</b> (#{sid}). Draw the next one."
+        self.guess.setText(self._note)
+        return sid
+
+    def keyPressEvent(self, ev):
+        text = ev.text()
+        if text.isdigit() and len(text) == 1:
+            self.set_label(int(text))
+            ev.accept()
+            return
+        if ev.key() in (Qt.Key_Return, Qt.Key_Enter):
+            self.teach()
+            ev.accept()
+            return
+        super().keyPressEvent(ev)
