@@ -1,0 +1,262 @@
+"""Model → Train…: a worker thread trains a COPY on small real MNIST subsets while the canvas
+keeps predicting; cancel and divergence keep the model; a finished run can be swapped in."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtTest import QTest
+
+from drawcnn.engine import load_network
+from drawcnn.gui.workers import TrainConfig, TrainWorker, prepare_data, start_worker
+
+from .gui_helpers import REPO, draw_one, make_window, temp_weights, wait_update
+
+pytestmark = pytest.mark.gui
+TIMEOUT = 240_000  # ms: two slow cores, shared with other work
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, mnist_dir):
+    w = make_window(qtbot, temp_weights(tmp_path, "lenet"), tmp_path)
+    w.drawings_root = tmp_path / "drawings"
+    yield w
+    if w.train_dialog is not None:
+        w.train_dialog.shutdown()
+
+
+def params(net):
+    return {k: v.copy() for k, v in net.get_params().items()}
+
+
+def same_params(a, b) -> bool:
+    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def open_dialog(w, subset=600, epochs=1, **kw):
+    w.acts["train"].trigger()
+    dlg = w.train_dialog
+    assert dlg is not None and dlg.isVisible()
+    dlg.data.set_dataset(kw.get("dataset", "mnist"))
+    dlg.data.subset.setValue(subset)
+    dlg.start_box.setCurrentIndex(dlg.start_box.findData(kw.get("from_current", False)))
+    dlg.arch_box.setCurrentIndex(dlg.arch_box.findData("lenet"))
+    dlg.epochs.setValue(epochs)
+    dlg.batch.setValue(kw.get("batch", 32))
+    dlg.opt_box.setCurrentIndex(dlg.opt_box.findData(kw.get("optimizer", "adam")))
+    dlg.lr.setValue(kw.get("lr", 0.002))
+    dlg.augment.setChecked(kw.get("augment", False))
+    dlg.backend_box.setCurrentIndex(dlg.backend_box.findData("cpu"))
+    assert "cpu" in dlg.backend_label.text()
+    assert dlg.start_btn.isEnabled(), dlg.data.status.text()
+    return dlg
+
+
+def start(qtbot, dlg, test_subset=1000):
+    cfg = dlg.config()
+    cfg.test_subset = test_subset  # evaluate on fewer test images: a quicker test
+    assert dlg.start(cfg)
+    return cfg
+
+
+def test_worker_signals_arrive_in_order(qtbot, mnist_dir):
+    from drawcnn.engine import build_network
+
+    cfg = TrainConfig(arch="lenet", epochs=1, batch_size=32, subset=600, test_subset=500,
+                      augment=False)
+    worker = TrainWorker(cfg, build_network("lenet", seed=3))
+    seen = []
+    for name in ("started", "progress", "epoch_done", "finished", "errored"):
+        getattr(worker, name).connect(lambda *a, n=name: seen.append(n))
+    with qtbot.waitSignals([worker.started, worker.progress, worker.epoch_done, worker.finished],
+                           order="simple", timeout=TIMEOUT):
+        thread = start_worker(worker)
+    assert thread.wait(10_000)
+    assert seen[0] == "started" and seen[-1] == "finished" and "errored" not in seen
+    assert seen.index("epoch_done") > seen.index("progress")
+    assert seen.count("epoch_done") == 1
+
+
+def test_mix_oversamples_drawings_to_the_asked_share():
+    from drawcnn.gui.workers import mix_drawings
+
+    xb, yb = np.zeros((700, 1, 28, 28), np.float32), np.zeros(700, np.int64)
+    xd, yd = np.ones((20, 1, 28, 28), np.float32), np.full(20, 7, np.int64)
+    x, y, reps = mix_drawings(xb, yb, xd, yd, 0.3, np.random.default_rng(0))
+    share = (y == 7).mean()
+    assert 0.28 <= share <= 0.32 and reps > 1
+    assert len(x) == len(y) and set(np.unique(y)) == {0, 7}
+
+
+def test_finish_use_save_confusion_and_screenshots(qtbot, window, tmp_path):
+    w = window
+    before = params(w.controller.net)
+    dlg = open_dialog(w, subset=1500, epochs=2, augment=True)
+    dlg.resize(1280, 820)
+    screenshots = {}
+    start(qtbot, dlg)
+    with qtbot.waitSignal(dlg.training_finished, timeout=TIMEOUT) as sig:
+        qtbot.waitUntil(lambda: "epoch" in dlg.log, timeout=TIMEOUT)
+        dlg.pause_btn.setChecked(True)  # paused mid-run: the screenshot shows a run in progress
+        qtbot.wait(1000)
+        screenshots["mid"] = dlg.grab()
+        assert dlg.running and "paused" in dlg.progress.format()
+        dlg.pause_btn.setChecked(False)
+    res = sig.args[0]
+    assert res is not None and res.status == "completed", getattr(res, "message", w.errors)
+    assert dlg.log[0] == "started" and dlg.log[-1] == "finished"
+    assert dlg.log.count("epoch") == 2 and "progress" in dlg.log
+    assert dlg.log.index("progress") < dlg.log.index("epoch")
+    assert "mid" in screenshots
+    # curves and live filters followed the run
+    assert len(dlg.curves.data["train_loss"][0]) >= 2
+    assert len(dlg.curves.data["val_acc"][1]) == 2
+    assert dlg.filters.updates >= 3
+    assert "Test accuracy" in dlg.summary.text()
+    assert res.test.accuracy > 0.5, res.test.accuracy  # 1.2k images, 2 epochs: well above 10%
+    assert same_params(params(w.controller.net), before)  # not swapped in until asked
+    # clicking a confusion cell shows exactly those images
+    cm = res.test.confusion
+    off = cm.copy()
+    np.fill_diagonal(off, 0)
+    t, p = np.unravel_index(int(off.argmax()), off.shape)
+    table = dlg.confusion.table
+    rect = table.visualRect(table.model().index(int(t), int(p)))
+    QTest.mouseClick(table.viewport(), Qt.LeftButton, Qt.NoModifier, rect.center())
+    assert dlg.confusion.thumbs.count() == min(int(cm[t, p]), 200)
+    shown = dlg.confusion.shown_indices()
+    assert all(res.y_test[i] == t and res.test.predictions[i] == p for i in shown)
+    # use: hot swap into the running app; the canvas predicts with the new network
+    assert dlg.use_btn.isEnabled()
+    with qtbot.waitSignal(w.controller.weights_changed, timeout=5000):
+        dlg.use_btn.click()
+    assert w.controller.net is res.net and not same_params(params(w.controller.net), before)
+    assert not w.banner.isVisible()  # it has a training record now
+    draw_one(w.canvas)
+    wait_update(qtbot, w)
+    assert w.controller.probabilities is not None
+    # save: atomic write with the training record
+    out = tmp_path / "trained.npz"
+    assert dlg.save(out)
+    again = load_network(out)
+    assert again.metadata["training"]["test_accuracy"] == pytest.approx(res.test.accuracy)
+    assert w.controller.path == out
+    docs = REPO / "docs"
+    assert screenshots["mid"].save(str(docs / "train_dialog_training.png"))
+    assert dlg.grab().save(str(docs / "train_dialog.png"))
+
+
+def test_cancel_keeps_model_while_canvas_predicts(qtbot, window):
+    w = window
+    net, before = w.controller.net, params(w.controller.net)
+    dlg = open_dialog(w, subset=20000, epochs=3, augment=True)
+    start(qtbot, dlg)
+    qtbot.waitUntil(lambda: "progress" in dlg.log, timeout=TIMEOUT)
+    gaps, last = [], [time.perf_counter()]
+
+    def tick():
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.timeout.connect(tick)
+    timer.start(10)
+    n0 = w.controller.updates
+    draw_one(w.canvas)  # real mouse events while the worker trains
+    wait_update(qtbot, w)
+    qtbot.wait(500)
+    timer.stop()
+    assert dlg.running, "training ended before the canvas could be checked"
+    assert w.controller.updates > n0 and w.controller.probabilities is not None
+    expected = net.predict(w.controller.input_image[None, None])[0]
+    np.testing.assert_allclose(w.controller.probabilities, expected, rtol=1e-4, atol=1e-6)
+    print(f"GUI event-loop gaps while training: max {max(gaps) * 1000:.0f} ms, "
+          f"median {np.median(gaps) * 1000:.0f} ms over {len(gaps)} ticks")
+    assert max(gaps) < 1.0  # the window stays responsive (no training on the GUI thread)
+    with qtbot.waitSignal(dlg.training_finished, timeout=60_000) as sig:
+        dlg.cancel_btn.click()
+    res = sig.args[0]
+    assert res.status == "stopped"
+    assert w.controller.net is net and same_params(params(net), before)
+    assert not dlg.use_btn.isEnabled() and not dlg.save_btn.isEnabled()
+    assert "cancelled" in dlg.status.text() and "unchanged" in dlg.status.text()
+    assert dlg.start_btn.isEnabled()
+
+
+def test_diverging_run_reports_and_keeps_model(qtbot, window):
+    w = window
+    net, before = w.controller.net, params(w.controller.net)
+    dlg = open_dialog(w, subset=600, epochs=1, optimizer="sgd", lr=1000.0)
+    start(qtbot, dlg)
+    with qtbot.waitSignal(dlg.training_finished, timeout=TIMEOUT) as sig:
+        pass
+    res = sig.args[0]
+    assert res.status == "diverged" and not res.usable
+    assert any(t == "Training diverged" for t, _ in w.errors), w.errors
+    assert "diverged" in dlg.status.text() and "unchanged" in dlg.status.text()
+    assert w.controller.net is net and same_params(params(net), before)
+    assert not dlg.use_btn.isEnabled()
+
+
+def test_missing_dataset_offers_download_and_reports_offline(qtbot, window, monkeypatch,
+                                                             tmp_path, mnist_dir):
+    import drawcnn.data as data
+    from drawcnn.data import DownloadError
+
+    monkeypatch.setenv("DRAWCNN_DATA", str(tmp_path / "nothing-here"))
+    monkeypatch.setattr("drawcnn.data.datasets.user_data_root", lambda: tmp_path / "user")
+    w = window
+    w.acts["train"].trigger()
+    dlg = w.train_dialog
+    dlg.data.set_dataset("mnist")
+    assert not dlg.start_btn.isEnabled()
+    assert dlg.data.download_btn.isVisible() and "not on this computer" in dlg.data.status.text()
+
+    def offline(name, data_dir=None, download=False, progress=None, stop_event=None):
+        progress(1_000_000, 11_600_000)
+        raise DownloadError("Could not download mnist: this computer seems to be offline.")
+
+    monkeypatch.setattr(data, "load_dataset", offline)
+    dlg.data.download()
+    qtbot.waitUntil(lambda: any(t == "Download failed" for t, _ in w.errors), timeout=10_000)
+    assert "offline" in w.errors[-1][1]
+    assert dlg.data.download_thread is None and not dlg.start_btn.isEnabled()
+    assert "Download failed" in dlg.data.status.text()
+    # pointing at a folder that holds the files makes it ready
+    assert dlg.data.choose_folder(Path(mnist_dir))
+    assert dlg.start_btn.isEnabled() and dlg.config().data_dir == str(mnist_dir)
+
+
+def test_finetune_on_my_drawings_reports_before_after(qtbot, window):
+    from .test_gui_teach import fill_store
+
+    w = window
+    store = w.drawing_store()
+    fill_store(store, per_digit=12)
+    dlg = open_dialog(w, subset=1200, epochs=2, dataset="mnist+drawings", from_current=True,
+                      augment=True)
+    assert "48 labelled drawings" in dlg.data.status.text()
+    cfg = start(qtbot, dlg, test_subset=500)
+    assert cfg.from_current and cfg.uses_drawings
+    with qtbot.waitSignal(dlg.training_finished, timeout=TIMEOUT) as sig:
+        pass
+    res = sig.args[0]
+    assert res.status == "completed", res.message
+    print(f"held-out drawings: before {res.drawings_before:.0%}, after {res.drawings_after:.0%}"
+          f" ({res.summary['drawings_holdout']} drawings); MNIST test "
+          f"{res.test.accuracy:.1%}; {res.summary['data']}")
+    assert res.summary["drawings_holdout"] == 10
+    assert res.drawings_after > res.drawings_before
+    assert "before" in dlg.summary.text() and "after" in dlg.summary.text()
+
+
+def test_prepare_data_refuses_too_few_drawings(tmp_path):
+    from drawcnn.data import DrawingStore
+
+    with pytest.raises(ValueError, match="teach at least"):
+        prepare_data(TrainConfig(dataset="drawings"), DrawingStore(tmp_path))
