@@ -50,3 +50,14 @@ def test_screenshot(qtbot, tmp_path):
     assert out.stat().st_size > 30_000
     img = w.grab().toImage()
     assert img.width() >= 1000 and img.height() >= 700
+
+
+def test_blas_thread_control_round_trips():
+    from drawcnn.gui import blas
+
+    before = blas.get_blas_threads()
+    if before is None:
+        pytest.skip("no OpenBLAS found to control")
+    with blas.blas_threads(2):
+        assert blas.get_blas_threads() == 2
+    assert blas.get_blas_threads() == before

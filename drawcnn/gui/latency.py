@@ -58,7 +58,7 @@ def measure_latency(window=None, moves: int = 200, weights=None, interval_ms: fl
     t = np.linspace(0, 1, 60)
     path = [canvas.to_widget(0.3 + 0.4 * np.sin(np.pi * u), 0.2 + 0.6 * u) for u in t]
     send(QEvent.MouseButtonPress, path[0], Qt.LeftButton, Qt.LeftButton)
-    ms, compute = [], []
+    ms, compute, stages = [], [], {"preprocess": [], "network": [], "panels": []}
     jitter = QPointF(0.0, 0.0)
     for i in range(moves):
         if i and i % restart_every == 0:  # a digit has ~50-150 points: start a new one
@@ -76,6 +76,8 @@ def measure_latency(window=None, moves: int = 200, weights=None, interval_ms: fl
         app.processEvents()  # the repaint of the updated panels
         ms.append((time.perf_counter() - start) * 1000)
         compute.append(c.last_update_s * 1000)
+        for k, v in getattr(c, "timings", {}).items():
+            stages[k].append(v * 1000)
         rest = interval_ms / 1000 - (time.perf_counter() - start)
         if rest > 0:
             time.sleep(rest)
@@ -83,6 +85,9 @@ def measure_latency(window=None, moves: int = 200, weights=None, interval_ms: fl
     app.processEvents()
     result = _percentiles(ms)
     result["compute_median_ms"] = float(np.median(compute))
+    for k, v in stages.items():
+        if v:
+            result[f"{k}_median_ms"] = float(np.median(v))
     result["network"] = c.net.arch.name
     result["points_per_drawing"] = restart_every
     if own:

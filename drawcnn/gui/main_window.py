@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -124,6 +124,10 @@ class MainWindow(QMainWindow):
         c.activations_changed.connect(self.edge_filters.set_activations)
         c.input_changed.connect(self.edge_filters.set_input)
         c.weights_changed.connect(self._on_weights_changed)
+        for key, panel in (("feature_maps", self.feature_maps), ("edges", self.edge_filters)):
+            # Background tabs skip per-frame work; they catch up when brought forward.
+            self.docks[key].visibilityChanged.connect(
+                lambda visible, p=panel: visible and QTimer.singleShot(0, p.refresh))
         c.error_occurred.connect(lambda title, msg: self.show_error(title, msg))
         c.status_changed.connect(lambda text: self.statusBar().showMessage(text, 8000))
         c.ready_changed.connect(self._on_ready)

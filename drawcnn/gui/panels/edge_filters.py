@@ -9,7 +9,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from ... import viz
-from .mosaic import MosaicItem
+from .mosaic import MosaicItem, on_screen
 
 
 class EdgeFiltersPanel(QWidget):
@@ -54,7 +54,7 @@ class EdgeFiltersPanel(QWidget):
 
     def set_input(self, img: np.ndarray | None) -> None:
         self._input = img
-        if not self.isVisible():
+        if not on_screen(self):
             self._stale = True  # a hidden tab costs nothing while drawing
             return
         if img is None:
@@ -65,7 +65,7 @@ class EdgeFiltersPanel(QWidget):
 
     def set_activations(self, acts) -> None:
         self._acts = acts
-        if not self.isVisible():
+        if not on_screen(self):
             self._stale = True
             return
         a = None
@@ -77,12 +77,16 @@ class EdgeFiltersPanel(QWidget):
             a = a[0]
         self.learned_maps.set_data(a, per_channel=True, aspect=8.0)
 
-    def showEvent(self, ev):
-        super().showEvent(ev)
-        if getattr(self, "_stale", False):
+    def refresh(self) -> None:
+        """Catch up after being hidden (connected to the dock's visibilityChanged)."""
+        if getattr(self, "_stale", False) and on_screen(self):
             self._stale = False
             self.set_input(self._input)
             self.set_activations(self._acts)
+
+    def showEvent(self, ev):
+        super().showEvent(ev)
+        self.refresh()
 
     def _mosaics(self):
         return [self.hand_kernels, self.hand_maps, self.learned_kernels, self.learned_maps]

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .mosaic import MosaicItem
+from .mosaic import MosaicItem, on_screen
 
 HIDDEN_BY_DEFAULT = ("flatten", "dropout")
 MAX_ROW_HEIGHT = 240
@@ -155,16 +155,20 @@ class FeatureMapsPanel(QWidget):
 
     def set_activations(self, acts) -> None:
         self._acts = {} if acts is None else {n: a[0] for n, a in acts}
-        if self.isVisible():
+        if on_screen(self):
             self._show()
         else:
-            self._stale = True  # a hidden tab costs nothing while drawing
+            self._stale = True  # a background tab costs nothing while drawing
 
-    def showEvent(self, ev):
-        super().showEvent(ev)
+    def refresh(self) -> None:
+        """Catch up after being hidden (connected to the dock's visibilityChanged)."""
         if getattr(self, "_stale", False):
             self._stale = False
             self._show()
+
+    def showEvent(self, ev):
+        super().showEvent(ev)
+        self.refresh()
 
     def _in_view(self, item: MosaicItem) -> bool:
         top = self.scroll.verticalScrollBar().value()

@@ -14,7 +14,9 @@ from ... import viz
 
 DIVERGING = viz.diverging_lut()
 SEQUENTIAL = viz.sequential_lut()
-_LUTS = {True: viz.with_transparent(DIVERGING), False: viz.with_transparent(SEQUENTIAL)}
+# As one uint32 per colour: indexing moves 4 bytes at once (4x fewer gathers than RGBA rows).
+_LUTS = {k: np.ascontiguousarray(viz.with_transparent(lut)).view(np.uint32).ravel()
+         for k, lut in ((True, DIVERGING), (False, SEQUENTIAL))}
 GAP = len(DIVERGING)  # index of the transparent entry
 
 
@@ -35,7 +37,13 @@ def prepare(data: np.ndarray, per_channel: bool = False, aspect: float = 4.0,
         tiled = viz.tile(idx.reshape(-1, 1, 1), cols=width, sep=0, fill=GAP, dtype=np.uint16)
     else:
         tiled = viz.tile(idx, cols=cols, aspect=aspect, fill=GAP, dtype=np.uint16)
-    return _LUTS[diverging][tiled], levels, diverging
+    rgba = _LUTS[diverging][tiled].view(np.uint8).reshape(*tiled.shape, 4)
+    return rgba, levels, diverging
+
+
+def on_screen(widget) -> bool:
+    """True when any part of ``widget`` can be seen (a dock in a background tab cannot)."""
+    return widget.isVisible() and not widget.visibleRegion().isEmpty()
 
 
 class MosaicItem:
