@@ -21,7 +21,7 @@ def describe(probs: np.ndarray | None) -> tuple[str, str]:
     if p < UNSURE:
         second = int(np.argsort(probs)[-2])
         return f"{k}?", f"Not sure: {p:.0%} ({second}: {float(probs[second]):.0%})"
-    return str(k), f"{p:.1%} confident"
+    return str(k), (">99.9% confident" if p > 0.999 else f"{p:.1%} confident")
 
 
 class ProbabilitiesPanel(QWidget):
