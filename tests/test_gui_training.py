@@ -99,6 +99,8 @@ def test_finish_use_save_confusion_and_screenshots(qtbot, window, tmp_path):
     dlg.resize(1280, 820)
     screenshots = {}
     start(qtbot, dlg)
+    # pause from the worker thread the moment epoch 1 ends, so epoch 2 cannot race past
+    dlg.worker.epoch_done.connect(lambda *_: dlg.worker.pause_event.set(), Qt.DirectConnection)
     with qtbot.waitSignal(dlg.training_finished, timeout=TIMEOUT) as sig:
         qtbot.waitUntil(lambda: "epoch" in dlg.log, timeout=TIMEOUT)
         dlg.pause_btn.setChecked(True)  # paused mid-run: the screenshot shows a run in progress

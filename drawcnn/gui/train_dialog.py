@@ -37,6 +37,8 @@ from .panels.training_curves import FilterView, TrainingCurves
 from .workers import DATASET_CHOICES, TrainConfig, TrainWorker, start_worker
 
 WEIGHTS_FILTER = "drawcnn weights (*.npz);;All files (*)"
+PLACEHOLDER = ("<i>When training finishes: the test accuracy, and a confusion matrix you can "
+               "click to see which images were mistaken for which digit.</i>")
 
 
 def fmt_time(seconds: float) -> str:
@@ -64,6 +66,8 @@ class TrainDialog(QDialog):
         self.result = None
         self.in_use = None  # the trained network once swapped into the app
         self.log: list[str] = []  # signal names in arrival order (for tests and debugging)
+        self._active = False
+        self._progress_text = ""
         self._build()
         self._sync_start_from()
 
@@ -131,12 +135,12 @@ class TrainDialog(QDialog):
         self.progress.setTextVisible(True)
         self.curves = TrainingCurves()
         self.filters = FilterView()
-        self.filters.set_filters(self._first_conv(current), "(current network)")
+        self.filters.set_filters(self._first_conv(current), "the current network")
         top = QWidget()
         tl = QHBoxLayout(top)
         tl.setContentsMargins(0, 0, 0, 0)
-        tl.addWidget(self.curves, 3)
-        tl.addWidget(self.filters, 1)
+        tl.addWidget(self.curves, 5)
+        tl.addWidget(self.filters, 2)
         self.summary = QLabel("")
         self.summary.setObjectName("train_summary")
         self.summary.setWordWrap(True)
@@ -144,6 +148,8 @@ class TrainDialog(QDialog):
         self.summary.setAlignment(Qt.AlignTop | Qt.AlignLeft)
         self.summary.setMinimumWidth(220)
         self.confusion = ConfusionView()
+        self.confusion.setVisible(False)
+        self.summary.setText(PLACEHOLDER)
         bottom = QWidget()
         bl = QHBoxLayout(bottom)
         bl.setContentsMargins(0, 0, 0, 0)
@@ -227,7 +233,8 @@ class TrainDialog(QDialog):
 
     @property
     def running(self) -> bool:
-        return self.thread is not None and self.thread.isRunning()
+        """A run is under way (from start() until its finished/errored signal arrives)."""
+        return self._active
 
     def _sync_buttons(self) -> None:
         if not hasattr(self, "use_btn"):
@@ -256,8 +263,8 @@ class TrainDialog(QDialog):
         self.result = None
         self.log = []
         self.curves.reset()
-        self.confusion.setEnabled(False)
-        self.summary.setText("")
+        self.confusion.setVisible(False)
+        self.summary.setText(PLACEHOLDER)
         self.progress.setValue(0)
         self.progress.setFormat("loading data…")
         self.status.setText(f"Preparing {DATASET_CHOICES.get(cfg.dataset, cfg.dataset)}…")
@@ -269,19 +276,21 @@ class TrainDialog(QDialog):
         self.worker.epoch_done.connect(self._on_epoch)
         self.worker.finished.connect(self._on_finished)
         self.worker.errored.connect(self._on_error)
+        if self.thread is not None:  # the previous run's thread has ended or is ending
+            self.thread.wait(5000)
+        self._active = True
         self.thread = start_worker(self.worker, self)
-        self.thread.finished.connect(self._sync_buttons)
         self._sync_buttons()
         self.training_started.emit()
         return True
 
     def set_paused(self, paused: bool) -> None:
         if self.worker is None or not self.running:
+            self.pause_btn.setText("Pause")
             return
         self.worker.set_paused(paused)
         self.pause_btn.setText("Resume" if paused else "Pause")
-        if paused:
-            self.progress.setFormat(self.progress.format().split(" · ")[0] + " · paused")
+        self.progress.setFormat(self._progress_text + (" · paused" if paused else ""))
 
     def cancel(self) -> None:
         if self.worker is not None and self.running:
@@ -296,12 +305,13 @@ class TrainDialog(QDialog):
         self.log.append("progress")
         self.progress.setValue(int(info.progress * 1000))
         paused = " · paused" if self.pause_btn.isChecked() else ""
-        self.progress.setFormat(
+        self._progress_text = (
             f"{info.progress:.0%} · epoch {info.epoch}/{info.epochs}, batch {info.batch}/"
             f"{info.batches} · {info.images_per_s:,.0f} images/s · ETA {fmt_time(info.eta)}"
-            f" · loss {info.loss:.3f}{paused}")
+            f" · loss {info.loss:.3f}")
+        self.progress.setFormat(self._progress_text + paused)
         self.curves.add_batch(info)
-        self.filters.set_filters(info.filters, f"· epoch {info.epoch}, batch {info.batch}")
+        self.filters.set_filters(info.filters, f"epoch {info.epoch}, batch {info.batch}")
 
     def _on_epoch(self, info) -> None:
         self.log.append("epoch")
@@ -309,6 +319,7 @@ class TrainDialog(QDialog):
 
     def _on_error(self, message: str) -> None:
         self.log.append("errored")
+        self._active = False
         self.progress.setFormat("failed")
         self.status.setText("Training could not run; the current network is unchanged.")
         self.show_error("Training failed", message)
@@ -317,6 +328,7 @@ class TrainDialog(QDialog):
 
     def _on_finished(self, res) -> None:
         self.log.append("finished")
+        self._active = False
         self.result = res
         if res.status == "completed":
             self.progress.setValue(1000)
@@ -352,10 +364,10 @@ class TrainDialog(QDialog):
         lines.append("<i>Use this network</i> to draw with it now; <i>Save…</i> to keep it.")
         self.summary.setText("<br><br>".join(lines))
         self.status.setText(f"Finished: test accuracy {res.test.accuracy:.2%}.")
-        self.confusion.setEnabled(True)
+        self.confusion.setVisible(True)
         self.confusion.set_result(res.test.confusion, res.test.predictions, res.x_test,
                                   res.y_test, res.class_names)
-        self.filters.set_filters(self._first_conv(res.net), "(trained)")
+        self.filters.set_filters(self._first_conv(res.net), "after training")
 
     # ------------------------------------------------------------------ results
     def use_network(self) -> bool:

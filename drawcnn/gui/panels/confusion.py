@@ -63,7 +63,7 @@ class ConfusionView(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SingleSelection)
         for header in (self.table.horizontalHeader(), self.table.verticalHeader()):
             header.setSectionResizeMode(QHeaderView.Stretch)
-            header.setMinimumSectionSize(24)
+            header.setMinimumSectionSize(16)
         self.table.cellClicked.connect(self.select)
         self.table.setToolTip("Rows: true class, columns: predicted class. Click a cell to "
                               "see its images.")

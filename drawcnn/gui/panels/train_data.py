@@ -95,7 +95,7 @@ class DataPanel(QWidget):
         cfg.drawings_share = self.share.value()
 
     def refresh(self, *_) -> None:
-        from ..data import dataset_status
+        from ...data import dataset_status
 
         key = self.key
         cfg = TrainConfig(dataset=key)
@@ -136,7 +136,7 @@ class DataPanel(QWidget):
         return path or None
 
     def choose_folder(self, folder=None) -> bool:
-        from ..data import dataset_status
+        from ...data import dataset_status
 
         folder = folder or self.ask_folder()
         if not folder:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ... import viz
 from .mosaic import MosaicItem
@@ -17,7 +17,7 @@ TRAIN_PEN = pg.mkPen("#1f77b4", width=2)
 VAL_PEN = pg.mkPen("#ff7f0e", width=2)
 
 
-def _plot(title: str, ylabel: str) -> pg.PlotWidget:
+def _plot(title: str, ylabel: str, legend_at=(-8, 8)) -> pg.PlotWidget:
     w = pg.PlotWidget()
     w.setBackground("w")
     item = w.getPlotItem()
@@ -25,7 +25,7 @@ def _plot(title: str, ylabel: str) -> pg.PlotWidget:
     item.setLabel("bottom", "epoch")
     item.setLabel("left", ylabel)
     item.showGrid(x=True, y=True, alpha=0.25)
-    item.addLegend(offset=(-8, 8), labelTextSize="8pt")
+    item.addLegend(offset=legend_at, labelTextSize="8pt")
     item.setMenuEnabled(False)
     w.setMinimumHeight(150)
     return w
@@ -38,7 +38,7 @@ class TrainingCurves(QWidget):
         super().__init__(parent)
         self.setObjectName("training_curves")
         self.loss_plot = _plot("Loss", "cross-entropy")
-        self.acc_plot = _plot("Accuracy", "%")
+        self.acc_plot = _plot("Accuracy", "%", legend_at=(-8, -30))
         self.curves = {}
         for key, plot in (("loss", self.loss_plot), ("acc", self.acc_plot)):
             pi = plot.getPlotItem()
@@ -54,6 +54,7 @@ class TrainingCurves(QWidget):
 
     def reset(self) -> None:
         self.data: dict[str, tuple[list, list]] = {k: ([], []) for k in self.curves}
+        self._prev = None
         for c in self.curves.values():
             c.setData([], [])
         self.acc_plot.getPlotItem().setYRange(0, 100, padding=0.02)
@@ -67,9 +68,19 @@ class TrainingCurves(QWidget):
         self.curves[key].setData(xs, ys)
 
     def add_batch(self, info) -> None:
+        """Plot the mean over the batches since the previous report (the engine reports
+        running means over the epoch; differencing them gives a curve without a jump at each
+        epoch start)."""
         x = info.epoch - 1 + info.batch / info.batches
-        self._append("train_loss", x, float(info.loss))
-        self._append("train_acc", x, 100.0 * float(info.accuracy))
+        loss, acc = float(info.loss), float(info.accuracy)
+        prev = self._prev
+        if prev is not None and prev[0] == info.epoch and info.batch > prev[1]:
+            n0, n1 = prev[1], info.batch
+            loss, acc = ((loss * n1 - prev[2] * n0) / (n1 - n0),
+                         (acc * n1 - prev[3] * n0) / (n1 - n0))
+        self._prev = (info.epoch, info.batch, float(info.loss), float(info.accuracy))
+        self._append("train_loss", x, loss)
+        self._append("train_acc", x, 100.0 * min(max(acc, 0.0), 1.0))
 
     def add_epoch(self, info) -> None:
         self._append("val_loss", info.epoch, info.val_loss)
@@ -87,12 +98,16 @@ class FilterView(QWidget):
         self.graphics.setBackground("w")
         self.item = MosaicItem(self.graphics.ci, 0, "First-layer filters")
         self.item.set_title_color("#222")
+        self.note = QLabel("")
+        self.note.setObjectName("live_filters_note")
+        self.note.setWordWrap(True)
         self.updates = 0
         self.last: np.ndarray | None = None
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.graphics)
-        self.setMinimumSize(160, 150)
+        lay.addWidget(self.graphics, 1)
+        lay.addWidget(self.note)
+        self.setMinimumSize(200, 150)
 
     def set_filters(self, w: np.ndarray | None, note: str = "") -> None:
         """``w``: (F, C, k, k) first-layer weights (the first input channel is shown)."""
@@ -102,6 +117,8 @@ class FilterView(QWidget):
         kernels = np.asarray(w)[:, 0]
         self.last = kernels
         self.updates += 1
-        self.item.set_title(f"First-layer filters ({len(kernels)}×{kernels.shape[-1]}"
-                            f"×{kernels.shape[-1]}) {note}")
+        k = kernels.shape[-1]
+        self.item.set_title(f"First-layer filters ({len(kernels)}, {k}×{k})")
+        self.note.setText(f"<small>{note} — blue negative, red positive: they turn from "
+                          "noise into edge and blob detectors as training goes on</small>")
         self.item.show_image(viz.tile(kernels, aspect=1.0), viz.symmetric_levels(kernels), True)
