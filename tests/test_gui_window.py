@@ -262,3 +262,30 @@ def test_switch_between_shipped_networks(qtbot, window, tmp_path, monkeypatch):
     assert window.acts["net_lenet"].isChecked() and not window.acts["net_deep"].isChecked()
     assert not window.controller.switch_to("simple")  # not shipped here: reported, kept
     assert window.errors and window.controller.net.arch.name == "lenet"
+
+
+def test_pen_pressure_is_recorded(qtbot, window):
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QInputDevice, QPointingDevice, QTabletEvent
+    from PySide6.QtWidgets import QApplication
+
+    c = window.canvas
+    dev = QPointingDevice("pen", 1, QInputDevice.DeviceType.Stylus,
+                          QPointingDevice.PointerType.Pen,
+                          QInputDevice.Capability.Position | QInputDevice.Capability.Pressure,
+                          1, 3)
+
+    def tab(kind, frac, pressure, buttons):
+        pos = c.to_widget(frac, 0.5)
+        QApplication.sendEvent(c, QTabletEvent(kind, dev, pos, c.mapToGlobal(pos), pressure,
+                                               0.0, 0.0, 0.0, 0.0, 0.0, Qt.NoModifier,
+                                               Qt.LeftButton, buttons))
+
+    tab(QEvent.TabletPress, 0.2, 0.1, Qt.LeftButton)
+    for i in range(1, 10):
+        tab(QEvent.TabletMove, 0.2 + i * 0.06, 0.1 + i * 0.09, Qt.LeftButton)
+    tab(QEvent.TabletRelease, 0.74, 1.0, Qt.NoButton)
+    (s,) = c.strokes()
+    assert s[0, 2] == pytest.approx(0.1) and s[-1, 2] > 0.8
+    wait_update(qtbot, window)
+    assert window.controller.probabilities is not None
