@@ -91,7 +91,7 @@ class TrainDialog(QDialog):
         self.data.changed.connect(self._sync_buttons)
         self.epochs = QSpinBox(minimum=1, maximum=200, value=3)
         self.batch = QSpinBox(minimum=1, maximum=4096, value=64)
-        self.lr = QDoubleSpinBox(decimals=5, minimum=0.00001, maximum=10.0, value=0.001,
+        self.lr = QDoubleSpinBox(decimals=5, minimum=0.00001, maximum=1e6, value=0.001,
                                  singleStep=0.0005)
         self.opt_box = QComboBox()
         self.opt_box.addItem("Adam", "adam")
@@ -135,7 +135,7 @@ class TrainDialog(QDialog):
         self.progress.setTextVisible(True)
         self.curves = TrainingCurves()
         self.filters = FilterView()
-        self.filters.set_filters(self._first_conv(current), "the current network")
+        self.filters.set_filters(self._first_conv(current), "The current network")
         top = QWidget()
         tl = QHBoxLayout(top)
         tl.setContentsMargins(0, 0, 0, 0)
@@ -262,7 +262,7 @@ class TrainDialog(QDialog):
         cfg = cfg or self.config()
         self.result = None
         self.log = []
-        self.curves.reset()
+        self.curves.reset(cfg.epochs)
         self.confusion.setVisible(False)
         self.summary.setText(PLACEHOLDER)
         self.progress.setValue(0)
@@ -311,7 +311,7 @@ class TrainDialog(QDialog):
             f" · loss {info.loss:.3f}")
         self.progress.setFormat(self._progress_text + paused)
         self.curves.add_batch(info)
-        self.filters.set_filters(info.filters, f"epoch {info.epoch}, batch {info.batch}")
+        self.filters.set_filters(info.filters, "Learning")
 
     def _on_epoch(self, info) -> None:
         self.log.append("epoch")
@@ -367,7 +367,7 @@ class TrainDialog(QDialog):
         self.confusion.setVisible(True)
         self.confusion.set_result(res.test.confusion, res.test.predictions, res.x_test,
                                   res.y_test, res.class_names)
-        self.filters.set_filters(self._first_conv(res.net), "after training")
+        self.filters.set_filters(self._first_conv(res.net), "After training")
 
     # ------------------------------------------------------------------ results
     def use_network(self) -> bool:

@@ -19,7 +19,7 @@ import traceback
 from dataclasses import dataclass, field
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 DATASET_CHOICES = {
     "mnist": "MNIST digits",
@@ -295,7 +295,8 @@ def start_worker(worker: QObject, parent=None) -> QThread:
     thread = QThread(parent)
     worker.moveToThread(thread)
     thread.started.connect(worker.run)
-    worker.finished.connect(thread.quit)
-    worker.errored.connect(thread.quit)
+    # Direct: quit() is thread-safe, and the thread ends even when nobody spins the event loop
+    worker.finished.connect(thread.quit, Qt.DirectConnection)
+    worker.errored.connect(thread.quit, Qt.DirectConnection)
     thread.start()
     return thread

@@ -24,7 +24,6 @@ def _plot(title: str, ylabel: str, legend_at=(-8, 8)) -> pg.PlotWidget:
     item.setTitle(title, size="10pt")
     item.setLabel("bottom", "epoch")
     item.setLabel("left", ylabel)
-    item.showGrid(x=True, y=True, alpha=0.25)
     item.addLegend(offset=legend_at, labelTextSize="8pt")
     item.setMenuEnabled(False)
     w.setMinimumHeight(150)
@@ -52,16 +51,31 @@ class TrainingCurves(QWidget):
         lay.addWidget(self.acc_plot)
         self.reset()
 
-    def reset(self) -> None:
+    def reset(self, epochs: int = 1) -> None:
+        """Empty curves, axes fixed to the run's length. Ranges are set by hand, not
+        auto-ranged: re-ranging (and grid lines) on every update cost ~60 ms of GUI time per
+        update here, enough to make the window stutter while training."""
         self.data: dict[str, tuple[list, list]] = {k: ([], []) for k in self.curves}
         self._prev = None
+        self._loss_top = 0.0
         for c in self.curves.values():
             c.setData([], [])
+        for plot in (self.loss_plot, self.acc_plot):
+            plot.getPlotItem().disableAutoRange()
+            plot.getPlotItem().setXRange(0, max(1, epochs), padding=0.02)
         self.acc_plot.getPlotItem().setYRange(0, 100, padding=0.02)
+        self._set_loss_top(2.5)
+
+    def _set_loss_top(self, y: float) -> None:
+        if y > self._loss_top:
+            self._loss_top = y * 1.15
+            self.loss_plot.getPlotItem().setYRange(0, self._loss_top, padding=0.02)
 
     def _append(self, key: str, x: float, y: float | None) -> None:
         if y is None or not np.isfinite(y):
             return
+        if key.endswith("loss"):
+            self._set_loss_top(y)
         xs, ys = self.data[key]
         xs.append(x)
         ys.append(y)
@@ -118,7 +132,11 @@ class FilterView(QWidget):
         self.last = kernels
         self.updates += 1
         k = kernels.shape[-1]
-        self.item.set_title(f"First-layer filters ({len(kernels)}, {k}×{k})")
-        self.note.setText(f"<small>{note} — blue negative, red positive: they turn from "
-                          "noise into edge and blob detectors as training goes on</small>")
+        title = f"First-layer filters ({len(kernels)}, {k}×{k})"
+        if title != self.item._title_text:
+            self.item.set_title(title)
+        text = (f"<small>{note} — blue negative, red positive: they turn from noise into "
+                "edge and blob detectors as training goes on</small>")
+        if text != self.note.text():  # a new text re-lays out the dialog: only on change
+            self.note.setText(text)
         self.item.show_image(viz.tile(kernels, aspect=1.0), viz.symmetric_levels(kernels), True)
