@@ -319,3 +319,12 @@ def test_prepare_data_refuses_too_few_drawings(tmp_path):
 
     with pytest.raises(ValueError, match="teach at least"):
         prepare_data(TrainConfig(dataset="drawings"), DrawingStore(tmp_path))
+
+
+def test_closing_the_window_stops_training(qtbot, window):
+    w = window
+    dlg = open_dialog(w, subset=20000, epochs=3)
+    start(qtbot, dlg)
+    qtbot.waitUntil(lambda: "progress" in dlg.log, timeout=TIMEOUT)
+    w.close()  # closes the dialog, which cancels the run and waits for its thread
+    assert not dlg.thread.isRunning() and dlg.worker.stop_event.is_set()

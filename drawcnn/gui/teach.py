@@ -53,6 +53,8 @@ class TeachPanel(QDialog):
             self.group.addButton(b, d)
             grid.addWidget(b, d // 5, d % 5)
         self.group.idClicked.connect(self._chosen)
+        self.setStyleSheet("QPushButton:checked { background: #2d6fd6; color: white; "
+                           "font-weight: bold; border: 1px solid #1d4f9e; border-radius: 3px; }")
         self.save_btn = QPushButton("Save")
         self.save_btn.setObjectName("teach_save")
         self.save_btn.setDefault(True)
