@@ -70,6 +70,7 @@ class TrainDialog(QDialog):
         self._progress_text = ""
         self._build()
         self._sync_start_from()
+        controller.weights_changed.connect(self._on_weights_changed)
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
@@ -202,6 +203,14 @@ class TrainDialog(QDialog):
         return None
 
     # ------------------------------------------------------------------ settings
+    def _on_weights_changed(self, net) -> None:
+        """Another network is in use: "start from current weights" now means that one."""
+        self.start_box.setItemText(0, f"current weights ({net.arch.name})")
+        if not self.running and self.result is None:
+            self.filters.set_filters(self._first_conv(net), "The current network")
+        if not self.running:
+            self._sync_start_from()
+
     def _sync_start_from(self) -> None:
         from_current = bool(self.start_box.currentData())
         if from_current:
