@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -37,7 +38,12 @@ def _configure_cache_dir() -> None:
             cache.mkdir(parents=True, exist_ok=True)
             os.environ["NUMBA_CACHE_DIR"] = str(cache)
         except OSError:
-            pass  # Numba then compiles without caching; slower start, still correct.
+            # No writable user cache (e.g. no home): a temporary one. Without any writable
+            # cache dir, Numba refuses cache=True kernels ("no locator available").
+            try:
+                os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="drawcnn-numba-")
+            except OSError:
+                pass
 
 
 _configure_cache_dir()
