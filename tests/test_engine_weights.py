@@ -1,6 +1,7 @@
 """Weights files: round trip, atomic save, and one clear WeightsError for every bad file."""
 
 import json
+import os
 import zipfile
 
 import numpy as np
@@ -26,6 +27,7 @@ def test_round_trip_predictions_and_metadata(saved):
     assert loaded.arch == net.arch
     assert loaded.metadata["training"] == {"test_accuracy": 0.5}
     assert loaded.metadata["format_version"] == 1
+    assert path.stat().st_mode & 0o044 == 0o044 or os.umask(0o022) & 0o044  # group/other read
 
 
 def test_atomic_save_keeps_old_file_when_write_fails(saved, monkeypatch):

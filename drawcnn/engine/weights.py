@@ -49,6 +49,9 @@ def save_network(net, path, training: dict | None = None) -> Path:
             np.savez(fh, **arrays)
             fh.flush()
             os.fsync(fh.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; others may need to read it
         os.replace(tmp, path)
     except BaseException:
         try:

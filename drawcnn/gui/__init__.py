@@ -17,7 +17,7 @@ def create_window(weights: str | Path | None = None, *, settings_path: str | Pat
     when none is shipped). ``settings_path``: an .ini file for remembered settings (tests).
     """
     from .app import ensure_app
-    from .blas import use_single_thread_for_live_prediction
+    from ..engine.blas import use_single_thread_for_live_prediction
     from .main_window import MainWindow
     from .settings import Settings
     from .weights_locator import load_startup

@@ -8,10 +8,33 @@ no lock); a single image of the deep network still uses every core.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
-from ..runtime import PARALLEL_LOCK
+from ..blas import use_single_thread_for_live_prediction
+from ..runtime import PARALLEL_LOCK, num_threads
 from . import cpu_kernels as K
+
+# BLAS stays single-threaded: convolutions split the batch over WORKERS threads instead,
+# each running serial (nogil) Numba kernels and its own GEMMs, so no thread pool spins.
+use_single_thread_for_live_prediction()
+WORKERS = max(1, int(os.environ.get("DRAWCNN_THREADS", 0)) or num_threads())
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="drawcnn-conv")
+    return _POOL
+
+
+def _split(n: int, parts: int) -> list[tuple[int, int]]:
+    """[(start, end)] covering range(n) in ``parts`` contiguous, near-equal slices."""
+    bounds = np.linspace(0, n, parts + 1).astype(int)
+    return [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 PAR_WORK = 1 << 16  # kernels touching fewer elements than this run serially
 SERIAL_PARAM_SIZE = 1 << 15  # parameter arrays smaller than this update serially
@@ -53,17 +76,20 @@ class CpuBackend:
         f, _, kh, kw = W.shape
         oh, ow = conv_out_size(h, kh, stride, pad), conv_out_size(w, kw, stride, pad)
         p = oh * ow
-        par = n * c * kh * kw * p >= PAR_WORK
         out = np.empty((n, f, p), dtype=x.dtype)
         w2 = W.reshape(f, -1)
         step = self._chunk(c, kh, kw, p)
-        cols = np.empty((min(step, n), c * kh * kw, p), dtype=x.dtype)
-        for s in range(0, n, step):
-            e = min(n, s + step)
-            cc = cols[: e - s]
-            _run("im2col", par, cc, x[s:e], kh, kw, stride, pad)
-            np.matmul(w2, cc, out=out[s:e])  # (F, CKK) @ (n, CKK, P) -> (n, F, P)
-        _run("add_channel_bias", par, out, b)
+
+        def part(lo, hi):
+            cols = np.empty((min(step, hi - lo), c * kh * kw, p), dtype=x.dtype)
+            for s in range(lo, hi, step):
+                e = min(hi, s + step)
+                cc = cols[: e - s]
+                K.im2col_serial(cc, x[s:e], kh, kw, stride, pad)
+                np.matmul(w2, cc, out=out[s:e])  # (F, CKK) @ (n, CKK, P) -> (n, F, P)
+            K.add_channel_bias_serial(out[lo:hi], b)
+
+        self._parallel_over_batch(n, n * c * kh * kw * p, part)
         return out.reshape(n, f, oh, ow), x
 
     def conv2d_backward(self, dout, cache, W, stride, pad, need_dx=True):
@@ -73,25 +99,43 @@ class CpuBackend:
         kh, kw = W.shape[2], W.shape[3]
         p = oh * ow
         d3 = np.ascontiguousarray(dout).reshape(n, f, p)
-        par = n * c * kh * kw * p >= PAR_WORK
-        db = np.empty(f, dtype=dout.dtype)
-        _run("channel_sum", par, db, d3)
         w2 = W.reshape(f, -1)
-        dW = np.zeros((f, c * kh * kw), dtype=dout.dtype)
         dx = np.empty(x.shape, dtype=dout.dtype) if need_dx else None
         step = self._chunk(c, kh, kw, p)
-        cols = np.empty((min(step, n), c * kh * kw, p), dtype=x.dtype)
-        dcols = np.empty_like(cols) if need_dx else None
-        for s in range(0, n, step):
-            e = min(n, s + step)
-            cc = cols[: e - s]
-            _run("im2col", par, cc, x[s:e], kh, kw, stride, pad)
-            dW += np.matmul(d3[s:e], cc.transpose(0, 2, 1)).sum(axis=0)
-            if need_dx:
-                dc = dcols[: e - s]
-                np.matmul(w2.T, d3[s:e], out=dc)  # (CKK, F) @ (n, F, P)
-                _run("col2im", par, dx[s:e], dc, kh, kw, stride, pad)
+        partial_dW, partial_db = {}, {}  # keyed by slice start: a fixed summation order
+
+        def part(lo, hi):
+            dW = np.zeros((f, c * kh * kw), dtype=dout.dtype)
+            db = np.empty(f, dtype=dout.dtype)
+            K.channel_sum_serial(db, d3[lo:hi])
+            cols = np.empty((min(step, hi - lo), c * kh * kw, p), dtype=x.dtype)
+            dcols = np.empty_like(cols) if need_dx else None
+            for s in range(lo, hi, step):
+                e = min(hi, s + step)
+                cc = cols[: e - s]
+                K.im2col_serial(cc, x[s:e], kh, kw, stride, pad)
+                dW += np.matmul(d3[s:e], cc.transpose(0, 2, 1)).sum(axis=0)
+                if need_dx:
+                    dc = dcols[: e - s]
+                    np.matmul(w2.T, d3[s:e], out=dc)  # (CKK, F) @ (n, F, P)
+                    K.col2im_serial(dx[s:e], dc, kh, kw, stride, pad)
+            partial_dW[lo] = dW
+            partial_db[lo] = db
+
+        self._parallel_over_batch(n, n * c * kh * kw * p, part)
+        dW = sum(partial_dW[k] for k in sorted(partial_dW))
+        db = sum(partial_db[k] for k in sorted(partial_db))
         return dx, dW.reshape(W.shape), db
+
+    def _parallel_over_batch(self, n, work, part):
+        """Run part(lo, hi) over slices of the batch on the worker threads (or inline)."""
+        parts = min(WORKERS, n) if work >= PAR_WORK * 4 else 1
+        if parts <= 1:
+            part(0, n)
+            return
+        futures = [_pool().submit(part, lo, hi) for lo, hi in _split(n, parts)]
+        for fut in futures:
+            fut.result()  # re-raises a worker's exception here
 
     # -- activations
     def relu_forward(self, x):

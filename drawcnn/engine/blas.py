@@ -1,11 +1,10 @@
 """Control the BLAS thread count at run time (OpenBLAS, as bundled with NumPy wheels).
 
-Why: live prediction is one image, where a multi-threaded GEMM only adds hand-off costs, and
-on a busy machine OpenBLAS threads waiting for a core made one forward pass 10-100x slower
-(measured here on 2 shared cores: 85 ms median with NumPy's default threads vs 3 ms with
-one). The app therefore runs BLAS single-threaded while drawing; a training worker may raise
-the count for its batches with ``blas_threads(n)`` and restore it afterwards. Best effort:
-when no OpenBLAS is found these functions do nothing and return None.
+Why: on a busy machine OpenBLAS threads waiting for a core made one forward pass 10-100x
+slower (measured here on 2 shared cores: 85 ms median with NumPy's default threads vs 3 ms
+with one), and a deep-network training step fell from 53 to 2 images/s. The engine therefore
+runs BLAS single-threaded and parallelises convolutions itself (cpu.py splits the batch over
+its own threads). Best effort: when no OpenBLAS is found these functions do nothing.
 """
 
 from __future__ import annotations
@@ -84,7 +83,7 @@ def blas_threads(n: int):
 
 
 def use_single_thread_for_live_prediction() -> int | None:
-    """Called once when the app starts, unless the user set OPENBLAS_NUM_THREADS."""
+    """Single-threaded BLAS unless the user set OPENBLAS_NUM_THREADS (engine start-up)."""
     if "OPENBLAS_NUM_THREADS" in os.environ:
         return None
     return set_blas_threads(1)
