@@ -16,8 +16,8 @@ def create_window(weights: str | Path | None = None, *, settings_path: str | Pat
     ``weights``: a weights file (default: the shipped default network, or an untrained one
     when none is shipped). ``settings_path``: an .ini file for remembered settings (tests).
     """
-    from .app import ensure_app
     from ..engine.blas import use_single_thread_for_live_prediction
+    from .app import ensure_app
     from .main_window import MainWindow
     from .settings import Settings
     from .weights_locator import load_startup
