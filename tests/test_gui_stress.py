@@ -55,7 +55,7 @@ def test_screenshot(qtbot, tmp_path):
 
 
 def test_blas_thread_control_round_trips():
-    from drawcnn.gui import blas
+    from drawcnn.engine import blas
 
     before = blas.get_blas_threads()
     if before is None:
