@@ -231,9 +231,16 @@ def _run_cuda(archs, quick) -> int:
 
 def _run_gui_latency() -> None:
     try:
-        from drawcnn.gui.latency import measure_latency
+        from drawcnn.gui.latency import measure_latency, measure_startup
     except ImportError as exc:
         print(f"GUI latency not measured: {exc}")
         return
     res = measure_latency()
-    print(f"\nGUI: mouse move -> updated predictions + feature maps: {res}")
+    print("\nGUI, default network, mouse move -> updated predictions + feature maps: "
+          + ", ".join(f"{k} {v:.1f}" if isinstance(v, float) else f"{k} {v}"
+                      for k, v in res.items()))
+    for cold in (True, False):
+        st = measure_startup(cold=cold)
+        print(f"start-up ({'cold: empty Numba cache' if cold else 'warm: cached kernels'}): "
+              f"window shown {st['window_s']:.2f} s, usable (network warm) {st['ready_s']:.2f} s, "
+              f"whole process {st['process_s']:.2f} s")
