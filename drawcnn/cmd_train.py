@@ -103,6 +103,7 @@ def train_command(args) -> int:
     except (DrawCNNError, DataError, ValueError) as exc:
         return fail(str(exc))
     out = args.out or f"{net.arch.name}.npz"
+    prior_training = net.metadata.get("training") if args.init else None
     x, y = ds.x_train, ds.y_train
     if args.limit:
         x, y = x[: args.limit], y[: args.limit]
@@ -130,13 +131,13 @@ def train_command(args) -> int:
         bar.epoch(info, test_acc)
 
     augment = (lambda xb, rng: augment_batch(xb, rng)) if args.augment else None
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    old_handler = signal.signal(signal.SIGINT, on_sigint)
     try:
         hist = fit(net, x_tr, y_tr, opt, epochs=args.epochs, batch_size=args.batch_size,
                    x_val=x_val, y_val=y_val, augment=augment, seed=args.seed,
                    on_batch=bar.batch, on_epoch=on_epoch, stop=stop)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGINT, old_handler)
     if hist.status == "diverged":
         return fail(f"training diverged: {hist.message}; nothing was saved", 3)
     if not hist.epochs:
@@ -156,6 +157,8 @@ def train_command(args) -> int:
         augment=bool(args.augment),
         seed=args.seed,
         init=args.init,
+        # the stages before this one, so a fine-tuned file keeps its whole history
+        previous_training=prior_training,
         final_val_accuracy=hist.epochs[-1].val_accuracy,
         test_accuracy=test.accuracy,
         test_accuracy_per_epoch=test_curve or None,

@@ -111,3 +111,17 @@ def test_bench_quick_runs():
     res = run_cli("bench", "--quick", "--arch", "lenet", "--no-torch")
     assert res.returncode == 0, res.stderr
     assert "| lenet |" in res.stdout
+
+
+@pytest.mark.slow
+def test_train_from_init_keeps_history(mnist_dir, tmp_path):
+    first, second = tmp_path / "a.npz", tmp_path / "b.npz"
+    common = ["--arch", "lenet", "--epochs", "1", "--limit", "1500", "--val-size", "300",
+              "--no-augment", "--data-dir", str(mnist_dir)]
+    assert main(["train", *common, "--out", str(first)]) == 0
+    assert main(["train", *common, "--init", str(first), "--lr", "1e-4", "--out",
+                 str(second)]) == 0
+    meta = load_network(second).metadata["training"]
+    assert meta["init"] == str(first)
+    assert meta["previous_training"]["train_images"] == 1200
+    assert meta["previous_training"]["previous_training"] is None

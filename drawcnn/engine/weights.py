@@ -41,7 +41,8 @@ def save_network(net, path, training: dict | None = None) -> Path:
     if training is not None:
         meta["training"] = training
     arrays = net.get_params()
-    arrays[META_KEY] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    # default=str: an odd value in the metadata must never cost the trained weights
+    arrays[META_KEY] = np.frombuffer(json.dumps(meta, default=str).encode("utf-8"), np.uint8)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
