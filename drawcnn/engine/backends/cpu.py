@@ -76,20 +76,24 @@ class CpuBackend:
         f, _, kh, kw = W.shape
         oh, ow = conv_out_size(h, kh, stride, pad), conv_out_size(w, kw, stride, pad)
         p = oh * ow
+        ckk = c * kh * kw
         out = np.empty((n, f, p), dtype=x.dtype)
-        w2 = W.reshape(f, -1)
+        w2 = W.reshape(f, ckk)
         step = self._chunk(c, kh, kw, p)
 
         def part(lo, hi):
-            cols = np.empty((min(step, hi - lo), c * kh * kw, p), dtype=x.dtype)
+            m = min(step, hi - lo)
+            cols = np.empty(ckk * m * p, dtype=x.dtype)
+            y = np.empty(f * m * p, dtype=x.dtype)
             for s in range(lo, hi, step):
                 e = min(hi, s + step)
-                cc = cols[: e - s]
-                K.im2col_serial(cc, x[s:e], kh, kw, stride, pad)
-                np.matmul(w2, cc, out=out[s:e])  # (F, CKK) @ (n, CKK, P) -> (n, F, P)
-            K.add_channel_bias_serial(out[lo:hi], b)
+                cc = cols[: ckk * (e - s) * p].reshape(ckk, (e - s) * p)
+                yy = y[: f * (e - s) * p].reshape(f, (e - s) * p)
+                K.im2col_rows_serial(cc, x[s:e], kh, kw, stride, pad)
+                np.matmul(w2, cc, out=yy)  # one GEMM for the chunk: (F,CKK) @ (CKK, n*P)
+                K.rows_to_nchw_bias_serial(out[s:e], yy, b)
 
-        self._parallel_over_batch(n, n * c * kh * kw * p, part)
+        self._parallel_over_batch(n, n * ckk * p, part)
         return out.reshape(n, f, oh, ow), x
 
     def conv2d_backward(self, dout, cache, W, stride, pad, need_dx=True):
@@ -98,31 +102,37 @@ class CpuBackend:
         _, f, oh, ow = dout.shape
         kh, kw = W.shape[2], W.shape[3]
         p = oh * ow
+        ckk = c * kh * kw
         d3 = np.ascontiguousarray(dout).reshape(n, f, p)
-        w2 = W.reshape(f, -1)
+        w2 = W.reshape(f, ckk)
         dx = np.empty(x.shape, dtype=dout.dtype) if need_dx else None
         step = self._chunk(c, kh, kw, p)
         partial_dW, partial_db = {}, {}  # keyed by slice start: a fixed summation order
 
         def part(lo, hi):
-            dW = np.zeros((f, c * kh * kw), dtype=dout.dtype)
+            m = min(step, hi - lo)
+            dW = np.zeros((f, ckk), dtype=dout.dtype)
             db = np.empty(f, dtype=dout.dtype)
             K.channel_sum_serial(db, d3[lo:hi])
-            cols = np.empty((min(step, hi - lo), c * kh * kw, p), dtype=x.dtype)
-            dcols = np.empty_like(cols) if need_dx else None
+            cols = np.empty(ckk * m * p, dtype=x.dtype)
+            dy = np.empty(f * m * p, dtype=x.dtype)
+            dcols = np.empty(ckk * m * p, dtype=x.dtype) if need_dx else None
             for s in range(lo, hi, step):
                 e = min(hi, s + step)
-                cc = cols[: e - s]
-                K.im2col_serial(cc, x[s:e], kh, kw, stride, pad)
-                dW += np.matmul(d3[s:e], cc.transpose(0, 2, 1)).sum(axis=0)
+                k = (e - s) * p
+                cc = cols[: ckk * k].reshape(ckk, k)
+                dd = dy[: f * k].reshape(f, k)
+                K.im2col_rows_serial(cc, x[s:e], kh, kw, stride, pad)
+                K.nchw_to_rows_serial(dd, d3[s:e])
+                dW += dd @ cc.T  # (F, n*P) @ (n*P, CKK): one GEMM per chunk
                 if need_dx:
-                    dc = dcols[: e - s]
-                    np.matmul(w2.T, d3[s:e], out=dc)  # (CKK, F) @ (n, F, P)
-                    K.col2im_serial(dx[s:e], dc, kh, kw, stride, pad)
+                    dc = dcols[: ckk * k].reshape(ckk, k)
+                    np.matmul(w2.T, dd, out=dc)  # (CKK, F) @ (F, n*P)
+                    K.col2im_rows_serial(dx[s:e], dc, kh, kw, stride, pad)
             partial_dW[lo] = dW
             partial_db[lo] = db
 
-        self._parallel_over_batch(n, n * c * kh * kw * p, part)
+        self._parallel_over_batch(n, n * ckk * p, part)
         dW = sum(partial_dW[k] for k in sorted(partial_dW))
         db = sum(partial_db[k] for k in sorted(partial_db))
         return dx, dW.reshape(W.shape), db
