@@ -1,9 +1,10 @@
 """The CPU backend: Numba kernels from cpu_kernels.py plus BLAS GEMMs through NumPy.
 
-Convolution is im2col + one batched GEMM (NCHW in, NCHW out, no transposes); backward
-reuses the forward's column matrix. Kernels touching fewer than PAR_WORK elements run their
-serial twins (waking the thread pool costs more than that much work, and serial kernels need
-no lock); a single image of the deep network still uses every core.
+Convolution is im2col + GEMM: a chunk of images becomes one column matrix
+(C*k*k, images*positions), so forward and both backward products are one large GEMM per
+chunk; chunks are cache-sized and backward rebuilds the columns instead of storing them.
+Kernels touching fewer than PAR_WORK elements run their serial twins (waking the thread pool
+costs more than that much work, and serial kernels need no lock).
 """
 
 from __future__ import annotations

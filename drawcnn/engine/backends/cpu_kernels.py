@@ -45,64 +45,6 @@ def kernel(fn):
 
 
 @kernel
-def im2col(cols, x, kh, kw, stride, pad):
-    """x (N,C,H,W) -> cols (N, C*kh*kw, OH*OW); row (c,i,j), column (oh,ow); zero padding."""
-    n_img, n_ch, height, width = x.shape
-    out_h = (height + 2 * pad - kh) // stride + 1
-    out_w = (width + 2 * pad - kw) // stride + 1
-    for nc in prange(n_img * n_ch):
-        n = nc // n_ch
-        c = nc % n_ch
-        for i in range(kh):
-            for j in range(kw):
-                row = (c * kh + i) * kw + j
-                # columns ow whose input column w = ow*stride - pad + j lies inside [0, width)
-                lo = max(0, (pad - j + stride - 1) // stride)
-                hi = min(out_w, (width - 1 + pad - j) // stride + 1)
-                dst = cols[n, row]
-                for oh in range(out_h):
-                    h = oh * stride - pad + i
-                    base = oh * out_w
-                    if h < 0 or h >= height or lo >= hi:
-                        dst[base : base + out_w] = 0.0
-                        continue
-                    dst[base : base + lo] = 0.0
-                    src = x[n, c, h]
-                    if stride == 1:  # a shifted contiguous copy: vectorises
-                        dst[base + lo : base + hi] = src[lo - pad + j : hi - pad + j]
-                    else:
-                        for ow in range(lo, hi):
-                            dst[base + ow] = src[ow * stride - pad + j]
-                    dst[base + hi : base + out_w] = 0.0
-
-
-@kernel
-def col2im(dx, dcols, kh, kw, stride, pad):
-    """Scatter-add dcols (N, C*kh*kw, OH*OW) back into dx (N,C,H,W); dx is overwritten."""
-    n_img, n_ch, height, width = dx.shape
-    out_h = (height + 2 * pad - kh) // stride + 1
-    out_w = (width + 2 * pad - kw) // stride + 1
-    for nc in prange(n_img * n_ch):  # each (n, c) plane is written by one iteration only
-        n = nc // n_ch
-        c = nc % n_ch
-        for h in range(height):
-            for w in range(width):
-                dx[n, c, h, w] = 0.0
-        for i in range(kh):
-            for j in range(kw):
-                row = (c * kh + i) * kw + j
-                lo = max(0, (pad - j + stride - 1) // stride)
-                hi = min(out_w, (width - 1 + pad - j) // stride + 1)
-                for oh in range(out_h):
-                    h = oh * stride - pad + i
-                    if h < 0 or h >= height:
-                        continue
-                    base = oh * out_w
-                    for ow in range(lo, hi):
-                        dx[n, c, h, ow * stride - pad + j] += dcols[n, row, base + ow]
-
-
-@kernel
 def im2col_rows(cols, x, kh, kw, stride, pad):
     """x (N,C,H,W) -> cols (C*kh*kw, N*OH*OW): one row per (c,i,j), images side by side.
 
@@ -182,18 +124,6 @@ def nchw_to_rows(y, d):
         for n in range(n_img):
             for p in range(n_pos):
                 y[f, n * n_pos + p] = d[n, f, p]
-
-
-@kernel
-def add_channel_bias(out, b):
-    """out (N, F, P) += b[f] for every position."""
-    n_img, n_f, n_pos = out.shape
-    for nf in prange(n_img * n_f):
-        n = nf // n_f
-        f = nf % n_f
-        bias = b[f]
-        for p in range(n_pos):
-            out[n, f, p] += bias
 
 
 @kernel
