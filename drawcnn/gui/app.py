@@ -19,7 +19,21 @@ def ensure_app(argv=None) -> QApplication:
         app.setOrganizationName("drawcnn")
         app.setApplicationDisplayName("drawcnn")
         app.setStyle("Fusion")
+        _set_icon(app)
     return app
+
+
+def _set_icon(app) -> None:
+    """The drawcnn icon for every window (PNG: no SVG plugin needed)."""
+    from importlib.resources import files
+
+    from PySide6.QtGui import QIcon
+
+    try:
+        icon = files("drawcnn.assets") / "drawcnn.png"
+        app.setWindowIcon(QIcon(str(icon)))
+    except (ModuleNotFoundError, FileNotFoundError, TypeError):
+        pass  # no icon is no reason not to start
 
 
 def run_app(weights=None) -> int:
