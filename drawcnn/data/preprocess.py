@@ -148,16 +148,9 @@ def _as_points(strokes: Sequence[np.ndarray]) -> list[np.ndarray]:
     return out
 
 
-def _rasterise(strokes: list[np.ndarray], h: int, w: int, width: float) -> np.ndarray:
-    """Anti-aliased round-capped polylines in pixel coordinates (pixel centres at i + 0.5).
-
-    Each pixel's ink is ``clip(width/2 + 0.5 - distance, 0, 1)``: a 1-px linear edge ramp.
-    Segments are processed one at a time over their bounding window, merged with max, which
-    gives round caps and joins for free.
-    """
-    out = np.zeros((h, w), np.float32)
-    r = max(width, 0.0) / 2.0
-    reach = r + 0.5
+def _segments(strokes: list[np.ndarray]) -> np.ndarray:
+    """(S, 4) array of x0, y0, x1, y1; a lone point is a zero-length segment (a dot)."""
+    segs = []
     for pts in strokes:
         a = pts if len(pts) > 1 else np.repeat(pts, 2, axis=0)
         if len(a) > 2:
@@ -165,26 +158,66 @@ def _rasterise(strokes: list[np.ndarray], h: int, w: int, width: float) -> np.nd
             keep = np.ones(len(a), bool)
             keep[1:] = np.any(np.abs(np.diff(a, axis=0)) > 1e-9, axis=1)
             a = a[keep] if keep.sum() > 1 else a[:2]
-        for (x0, y0), (x1, y1) in zip(a[:-1], a[1:], strict=True):
-            c0 = max(int(np.floor(min(x0, x1) - reach)), 0)
-            c1 = min(int(np.ceil(max(x0, x1) + reach)) + 1, w)
-            r0 = max(int(np.floor(min(y0, y1) - reach)), 0)
-            r1 = min(int(np.ceil(max(y0, y1) + reach)) + 1, h)
-            if c0 >= c1 or r0 >= r1:
-                continue
-            px = np.arange(c0, c1, dtype=np.float64)[None, :] + 0.5
-            py = np.arange(r0, r1, dtype=np.float64)[:, None] + 0.5
-            dx, dy = x1 - x0, y1 - y0
-            ll = dx * dx + dy * dy
-            if ll > 0:
-                t = np.clip(((px - x0) * dx + (py - y0) * dy) / ll, 0.0, 1.0)
-            else:
-                t = 0.0
-            d = np.hypot(px - (x0 + t * dx), py - (y0 + t * dy))
-            cov = np.clip(reach - d, 0.0, 1.0).astype(np.float32)
-            win = out[r0:r1, c0:c1]
-            np.maximum(win, cov, out=win)
+        segs.append(np.hstack([a[:-1, :2], a[1:, :2]]))
+    return np.concatenate(segs).astype(np.float64) if segs else np.zeros((0, 4))
+
+
+#: Segments whose window fits in this many pixels a side are rasterised together, in one
+#: vectorised pass (the app calls this on every mouse move); longer ones one at a time.
+_BATCH_WINDOW = 24
+
+
+def _rasterise(strokes: list[np.ndarray], h: int, w: int, width: float) -> np.ndarray:
+    """Anti-aliased round-capped polylines in pixel coordinates (pixel centres at i + 0.5).
+
+    Each pixel's ink is ``clip(width/2 + 0.5 - distance, 0, 1)``: a 1-px linear edge ramp.
+    Every segment covers its bounding window; windows are merged with max, which gives round
+    caps and joins for free.
+    """
+    out = np.zeros((h, w), np.float32)
+    reach = max(width, 0.0) / 2.0 + 0.5
+    seg = _segments(strokes)
+    if not len(seg):
+        return out
+    x0, y0, x1, y1 = seg.T
+    c0 = np.maximum(np.floor(np.minimum(x0, x1) - reach), 0).astype(np.int64)
+    c1 = np.minimum(np.ceil(np.maximum(x0, x1) + reach) + 1, w).astype(np.int64)
+    r0 = np.maximum(np.floor(np.minimum(y0, y1) - reach), 0).astype(np.int64)
+    r1 = np.minimum(np.ceil(np.maximum(y0, y1) + reach) + 1, h).astype(np.int64)
+    live = (c0 < c1) & (r0 < r1)
+    small = live & (c1 - c0 <= _BATCH_WINDOW) & (r1 - r0 <= _BATCH_WINDOW)
+    if small.any():
+        _cover_batch(out, seg[small], c0[small], c1[small], r0[small], r1[small], reach)
+    for k in np.flatnonzero(live & ~small):
+        cols = np.arange(c0[k], c1[k])[None, :]
+        rows = np.arange(r0[k], r1[k])[:, None]
+        cov = _coverage(seg[k], cols + 0.5, rows + 0.5, reach)
+        win = out[r0[k] : r1[k], c0[k] : c1[k]]
+        np.maximum(win, cov, out=win)
     return out
+
+
+def _coverage(seg, px, py, reach):
+    """Ink of pixels centred at (px, py) for segment(s) ``seg`` (last axis x0, y0, x1, y1)."""
+    x0, y0, x1, y1 = (seg[..., i] for i in range(4))
+    dx, dy = x1 - x0, y1 - y0
+    ll = dx * dx + dy * dy
+    t = np.clip(((px - x0) * dx + (py - y0) * dy) / np.where(ll > 0, ll, 1.0), 0.0, 1.0)
+    t = np.where(ll > 0, t, 0.0)
+    d = np.hypot(px - (x0 + t * dx), py - (y0 + t * dy))
+    return np.clip(reach - d, 0.0, 1.0).astype(np.float32)
+
+
+def _cover_batch(out, seg, c0, c1, r0, r1, reach):
+    """All small segments at once: (S, W, W) windows, then one scatter-max into ``out``."""
+    side = _BATCH_WINDOW
+    cols = c0[:, None, None] + np.arange(side)[None, None, :]  # (S, 1, W)
+    rows = r0[:, None, None] + np.arange(side)[None, :, None]  # (S, W, 1)
+    s3 = seg[:, None, None, :]
+    cov = _coverage(s3, cols + 0.5, rows + 0.5, reach)  # (S, W, W)
+    inside = (cols < c1[:, None, None]) & (rows < r1[:, None, None])
+    idx = rows * out.shape[1] + cols
+    np.maximum.at(out.reshape(-1), idx[inside], cov[inside])
 
 
 def render_strokes(strokes: Sequence[np.ndarray], canvas_size: int, out_size: int,
