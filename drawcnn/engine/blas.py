@@ -82,7 +82,7 @@ def blas_threads(n: int):
             set_blas_threads(previous)
 
 
-def use_single_thread_for_live_prediction() -> int | None:
+def use_single_threaded_blas() -> int | None:
     """Single-threaded BLAS unless the user set OPENBLAS_NUM_THREADS (engine start-up)."""
     if "OPENBLAS_NUM_THREADS" in os.environ:
         return None

@@ -16,14 +16,12 @@ def create_window(weights: str | Path | None = None, *, settings_path: str | Pat
     ``weights``: a weights file (default: the shipped default network, or an untrained one
     when none is shipped). ``settings_path``: an .ini file for remembered settings (tests).
     """
-    from ..engine.blas import use_single_thread_for_live_prediction
     from .app import ensure_app
     from .main_window import MainWindow
     from .settings import Settings
     from .weights_locator import load_startup
 
     ensure_app()
-    use_single_thread_for_live_prediction()  # one image: threads cost more than they give
     startup = load_startup(weights)
     return MainWindow(startup, Settings(settings_path))
 

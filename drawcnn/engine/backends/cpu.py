@@ -14,13 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ..blas import use_single_thread_for_live_prediction
+from ..blas import use_single_threaded_blas
 from ..runtime import PARALLEL_LOCK, num_threads
 from . import cpu_kernels as K
 
 # BLAS stays single-threaded: convolutions split the batch over WORKERS threads instead,
 # each running serial (nogil) Numba kernels and its own GEMMs, so no thread pool spins.
-use_single_thread_for_live_prediction()
+use_single_threaded_blas()
 WORKERS = max(1, int(os.environ.get("DRAWCNN_THREADS", 0)) or num_threads())
 _POOL: ThreadPoolExecutor | None = None
 
