@@ -125,3 +125,29 @@ def test_train_from_init_keeps_history(mnist_dir, tmp_path):
     assert meta["init"] == str(first)
     assert meta["previous_training"]["train_images"] == 1200
     assert meta["previous_training"]["previous_training"] is None
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_cleanly_and_keeps_best_weights(mnist_dir, tmp_path):
+    import os
+    import signal
+    import time
+
+    out = tmp_path / "stopped.npz"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "drawcnn", "train", "--arch", "lenet", "--epochs", "50",
+         "--limit", "4000", "--val-size", "500", "--no-augment", "--data-dir", str(mnist_dir),
+         "--out", str(out)], stderr=subprocess.PIPE, text=True)
+    seen = []
+    deadline = time.monotonic() + 300
+    for line in proc.stderr:  # wait until one epoch has finished
+        seen.append(line)
+        if line.startswith("epoch 1/50:") or time.monotonic() > deadline:
+            break
+    os.kill(proc.pid, signal.SIGINT)
+    rest = proc.communicate(timeout=300)[1]
+    assert proc.returncode == 130, "".join(seen) + rest
+    assert "stopping after this batch" in rest and "Traceback" not in rest
+    meta = load_network(out).metadata["training"]
+    assert meta["status"] == "stopped" and meta["epochs_completed"] >= 1
+    assert 0.0 < meta["test_accuracy"] <= 1.0
