@@ -7,6 +7,7 @@ summary (architecture, epochs, accuracies, duration, dataset checksum, seed) in 
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import signal
@@ -28,7 +29,7 @@ def register(sub) -> None:
     p.add_argument("--optimizer", default="adam", choices=["adam", "sgd"])
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--augment", action=argparse_bool(), default=True,
+    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
                    help="random shifts/rotations/scaling/thickness (default on)")
     p.add_argument("--val-size", type=int, default=5000, help="validation images held out")
     p.add_argument("--limit", type=int, default=0, help="train on the first N images only")
@@ -39,12 +40,6 @@ def register(sub) -> None:
     p.add_argument("--out", help="where to save (default: ./<arch>.npz)")
     add_data_args(p)
     p.set_defaults(func=train_command)
-
-
-def argparse_bool():
-    import argparse
-
-    return argparse.BooleanOptionalAction
 
 
 class ProgressBar:

@@ -47,9 +47,12 @@ def shipped_weights() -> dict[str, Path]:
     return found
 
 
-def default_weights_path() -> Path | None:
-    """The default network's weights file (``deep``), else any shipped one, else None."""
-    shipped = shipped_weights()
+def default_weights_path(shipped: dict[str, Path] | None = None) -> Path | None:
+    """The default network's weights file (``deep``), else any shipped one, else None.
+
+    ``shipped`` is a {name: path} mapping to choose from (default: ``shipped_weights()``).
+    """
+    shipped = shipped_weights() if shipped is None else shipped
     if DEFAULT_NAME in shipped:
         return shipped[DEFAULT_NAME]
     return next(iter(shipped.values()), None)

@@ -23,11 +23,8 @@ def shipped_weights() -> dict[str, Path]:
 
 
 def default_weights_path() -> Path | None:
-    """The default network's weights file (``deep``), else any shipped one, else None."""
-    shipped = shipped_weights()
-    if DEFAULT_NAME in shipped:
-        return shipped[DEFAULT_NAME]
-    return next(iter(shipped.values()), None)
+    """The default network's weights file, chosen from this module's ``shipped_weights()``."""
+    return _shipped.default_weights_path(shipped_weights())
 
 
 @dataclass
