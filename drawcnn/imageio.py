@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data.errors import ImageReadError
+from .errors import ImageReadError
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:

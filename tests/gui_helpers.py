@@ -73,11 +73,11 @@ def wait_update(qtbot, window, timeout=5000):
 
 def temp_weights(folder: Path, arch: str = "deep") -> Path:
     """An (untrained) network of ``arch`` saved into ``folder``."""
-    from drawcnn.engine import build_network
+    from drawcnn.engine import build_network, save_network
 
     path = Path(folder) / f"{arch}.npz"
     if not path.exists():
-        build_network(arch, seed=0).save(path)
+        save_network(build_network(arch, seed=0), path)
     return path
 
 

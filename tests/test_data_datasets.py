@@ -14,8 +14,8 @@ from drawcnn.data.datasets import (
     load_dataset,
     verify_dataset,
 )
-from drawcnn.data.errors import DataError, DatasetCorrupt, DatasetNotFound
 from drawcnn.data.idx import write_idx
+from drawcnn.errors import DataError, DatasetCorrupt, DatasetNotFound
 
 FILES = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
          "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]

@@ -10,7 +10,7 @@ import pytest
 
 from drawcnn.data import download
 from drawcnn.data.download import download_dataset, download_file
-from drawcnn.data.errors import DownloadCancelled, DownloadError
+from drawcnn.errors import DownloadCancelled, DownloadError
 
 PAYLOAD = np.random.default_rng(0).integers(0, 256, 300_000, dtype=np.uint8).tobytes()
 MD5 = hashlib.md5(PAYLOAD).hexdigest()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from drawcnn.data.drawings import DrawingStore
-from drawcnn.data.errors import DataError
+from drawcnn.errors import DataError
 
 
 def _sample(i):

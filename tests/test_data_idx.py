@@ -5,8 +5,8 @@ import gzip
 import numpy as np
 import pytest
 
-from drawcnn.data.errors import DatasetCorrupt
 from drawcnn.data.idx import read_idx, write_idx
+from drawcnn.errors import DatasetCorrupt
 
 MNIST_TRAIN = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 MNIST_TEST = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]

@@ -145,7 +145,7 @@ def test_bad_shapes_rejected():
 def test_read_image_and_errors(tmp_path):
     from PIL import Image
 
-    from drawcnn.data.errors import DataError, ImageReadError
+    from drawcnn.errors import DataError, ImageReadError
     from drawcnn.imageio import read_image
 
     arr = np.full((40, 30), 240, np.uint8)

@@ -7,7 +7,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from drawcnn.engine import WeightsError, build_network, load_network
+from drawcnn.engine import WeightsError, build_network, load_network, save_network
 from drawcnn.engine.weights import META_KEY
 
 
@@ -15,7 +15,7 @@ from drawcnn.engine.weights import META_KEY
 def saved(tmp_path):
     net = build_network("lenet", seed=5)
     path = tmp_path / "lenet.npz"
-    net.save(path, training={"test_accuracy": 0.5})
+    save_network(net, path, training={"test_accuracy": 0.5})
     return net, path
 
 
@@ -38,8 +38,8 @@ def test_atomic_save_keeps_old_file_when_write_fails(saved, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(np, "savez", boom)
-    with pytest.raises(OSError):
-        build_network("lenet", seed=9).save(path)
+    with pytest.raises(WeightsError, match="disk full"):
+        save_network(build_network("lenet", seed=9), path)
     assert path.read_bytes() == original
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left
 

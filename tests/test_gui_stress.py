@@ -26,7 +26,7 @@ def test_many_void_qt_calls_do_not_crash(qtbot):
 
 
 def test_latency_probe(qtbot, tmp_path):
-    from drawcnn.gui.latency import measure_latency
+    from drawcnn.cli.bench_gui import measure_latency
 
     w = make_window(qtbot, temp_weights(tmp_path), tmp_path)
     r = measure_latency(w, moves=30, interval_ms=0)

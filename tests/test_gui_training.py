@@ -12,13 +12,9 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtTest import QTest
 
 from drawcnn.engine import load_network
-from drawcnn.gui.workers import (
-    TrainConfig,
-    TrainData,
-    TrainWorker,
-    prepare_data,
-    start_worker,
-)
+from drawcnn.errors import UsageError
+from drawcnn.gui.workers import TrainWorker, start_worker
+from drawcnn.training import TrainConfig, TrainData, prepare_data
 
 from .gui_helpers import REPO, draw_one, make_window, temp_weights, wait_update
 
@@ -141,7 +137,7 @@ def test_poisoned_data_diverges_without_a_network(qtbot):
 
 
 def test_mix_oversamples_drawings_to_the_asked_share():
-    from drawcnn.gui.workers import mix_drawings
+    from drawcnn.training import mix_drawings
 
     xb, yb = np.zeros((700, 1, 28, 28), np.float32), np.zeros(700, np.int64)
     xd, yd = np.ones((20, 1, 28, 28), np.float32), np.full(20, 7, np.int64)
@@ -317,7 +313,7 @@ def test_finetune_on_my_drawings_reports_before_after(qtbot, window):
 def test_prepare_data_refuses_too_few_drawings(tmp_path):
     from drawcnn.data import DrawingStore
 
-    with pytest.raises(ValueError, match="teach at least"):
+    with pytest.raises(UsageError, match="teach at least"):
         prepare_data(TrainConfig(dataset="drawings"), DrawingStore(tmp_path))
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from drawcnn.engine import build_network
+from drawcnn.engine import build_network, save_network
 
 from .gui_helpers import (
     draw_one,
@@ -128,7 +128,7 @@ def test_broken_weights_file_reports_and_keeps_model(qtbot, window, tmp_path):
 def test_switching_networks_updates_layer_list(qtbot, window, tmp_path):
     assert "conv4" in window.feature_maps.layer_names()
     lenet = tmp_path / "lenet.npz"
-    build_network("lenet", seed=1).save(lenet)
+    save_network(build_network("lenet", seed=1), lenet)
     draw_zero(window.canvas)
     with qtbot.waitSignal(window.controller.weights_changed, timeout=5000):
         assert window.open_weights(lenet)

@@ -3,6 +3,14 @@
 NumPy and the standard library only (never Qt); the GUI and the CLI build on this.
 """
 
+from ..errors import (
+    DataError,
+    DatasetCorrupt,
+    DatasetNotFound,
+    DownloadCancelled,
+    DownloadError,
+    ImageReadError,
+)
 from .augment import augment_batch
 from .datasets import (
     DATASETS,
@@ -17,14 +25,6 @@ from .datasets import (
 )
 from .download import download_dataset, download_file
 from .drawings import DrawingStore, Sample
-from .errors import (
-    DataError,
-    DatasetCorrupt,
-    DatasetNotFound,
-    DownloadCancelled,
-    DownloadError,
-    ImageReadError,
-)
 from .idx import read_idx, write_idx
 from .preprocess import (
     load_digit_image,

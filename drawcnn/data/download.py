@@ -17,7 +17,8 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .errors import DownloadCancelled, DownloadError
+from ..errors import DownloadCancelled, DownloadError
+from .catalog import get_info
 
 Progress = Callable[[int, int], None]
 CHUNK = 64 * 1024
@@ -163,7 +164,6 @@ def download_dataset(name: str, root: str | os.PathLike, progress: Progress | No
 
     ``progress(done, total)`` covers all files together (total from the known file sizes).
     """
-    from .datasets import get_info
 
     info = get_info(name)
     root = Path(root)

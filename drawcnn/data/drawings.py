@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DataError
+from ..errors import DataError
 
 FORMAT_VERSION = 1
 _KEYS = ("version", "ids", "images", "labels", "timestamps", "stroke_counts", "stroke_lengths",

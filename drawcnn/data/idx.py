@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DatasetCorrupt
+from ..errors import DatasetCorrupt
 
 _GZIP_MAGIC = b"\x1f\x8b"
 #: IDX type byte -> NumPy big-endian dtype. MNIST only uses 0x08 (ubyte).

@@ -7,15 +7,15 @@
 >>> loss = net.train_step(x, y, Adam(lr=1e-3))
 """
 
-from . import runtime  # noqa: F401  (must configure Numba first)
-from .backends import get_backend, resolve_backend
-from .errors import (
+from ..errors import (
     ArchitectureError,
     BackendUnavailable,
     DrawCNNError,
     TrainingDiverged,
     WeightsError,
 )
+from . import runtime  # noqa: F401  (must configure Numba first)
+from .backends import get_backend, resolve_backend
 from .models import ARCHITECTURES, DEFAULT_ARCHITECTURE, Architecture, get_architecture
 from .network import LayerInfo, Network, build_network
 from .optim import SGD, Adam, Optimizer, make_optimizer

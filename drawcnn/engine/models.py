@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
-from .errors import ArchitectureError
+from ..errors import ArchitectureError
 
 
 @dataclass(frozen=True)

@@ -181,12 +181,6 @@ class Network:
         return (f"<Network {self.arch.name}: {len(self.layers)} layers, "
                 f"{self.param_count():,} parameters, backend {self.backend.name}>")
 
-    def save(self, path, training: dict | None = None) -> None:
-        """Atomically write weights + metadata (see weights.save_network)."""
-        from .weights import save_network
-
-        save_network(self, path, training=training)
-
 
 def build_network(arch: str | Architecture = "deep", seed: int = 0,
                   backend: str | Backend = "cpu") -> Network:

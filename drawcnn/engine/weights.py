@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ArchitectureError, WeightsError
+from ..errors import ArchitectureError, WeightsError
 from .models import Architecture
 
 META_KEY = "__drawcnn_meta__"
@@ -43,8 +43,11 @@ def save_network(net, path, training: dict | None = None) -> Path:
     arrays = net.get_params()
     # default=str: an odd value in the metadata must never cost the trained weights
     arrays[META_KEY] = np.frombuffer(json.dumps(meta, default=str).encode("utf-8"), np.uint8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise WeightsError(f"cannot save weights to {path}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, **arrays)
@@ -54,11 +57,13 @@ def save_network(net, path, training: dict | None = None) -> Path:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; others may need to read it
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(exc, OSError):
+            raise WeightsError(f"cannot save weights to {path}: {exc.strerror or exc}") from None
         raise
     net.metadata = {k: v for k, v in meta.items() if k != "architecture"}
     return path

@@ -7,7 +7,9 @@ Panels never call the engine; they render what this object emits:
 * ``activations_changed(list | None)`` ``[(layer_name, array), ...]`` for the current drawing
 * ``prediction_changed(probs | None)`` the 10 probabilities (NumPy), None for a blank canvas
 * ``weights_changed(net)``           a new network is in use (load, switch, hot swap)
-* ``error_occurred(title, message)`` something the user should be told; the model is kept
+* ``reading_changed(Reading)``       the whole reading (digit or None, reason, probabilities)
+* ``error_occurred(title, message)`` something the user should be told; the model is kept.
+  This is the GUI's one error path: widgets call ``report_error``, the window shows it.
 * ``ready_changed(bool)``            the Numba kernels are compiled (warm-up finished)
 
 Updates are throttled: a change of the strokes schedules one update at most every
@@ -24,11 +26,10 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from ..data.preprocess import preprocess_steps, render_strokes
+from ..errors import DrawCNNError
+from ..reading import Reading, read_drawing
 from . import weights_locator
 from .warmup import Warmup
-
-RAW_SIZE = 112  # side of the "as drawn" image used for the pipeline view and naive resize
 
 
 class Controller(QObject):
@@ -37,6 +38,7 @@ class Controller(QObject):
     input_changed = Signal(object)
     steps_changed = Signal(object)
     weights_changed = Signal(object)
+    reading_changed = Signal(object)  # reading.Reading
     error_occurred = Signal(str, str)
     ready_changed = Signal(bool)
     status_changed = Signal(str)
@@ -49,9 +51,7 @@ class Controller(QObject):
         self.activations: list | None = None
         self.input_image: np.ndarray | None = None
         self.steps: dict | None = None
-        #: Optional callable returning the canvas as drawn, (H, W) float ink image, for the
-        #: pipeline view's "raw" and "naive resize" stages.
-        self.raw_source = None
+        self.reading: Reading | None = None
         self.strokes: list[np.ndarray] = []
         self.canvas_size = 280
         self.ready = False
@@ -85,8 +85,12 @@ class Controller(QObject):
         self.status_changed.emit(f"Ready ({self._net.arch.name}, warm-up {seconds:.2f} s)")
         self.request_update()
 
+    def report_error(self, title: str, message: str) -> None:
+        """Tell the user something went wrong (the window shows it; nothing is changed)."""
+        self.error_occurred.emit(title, message)
+
     def _on_warm_failed(self, message: str) -> None:
-        self.error_occurred.emit("Warm-up failed", message)
+        self.report_error("Warm-up failed", message)
         self.status_changed.emit("The network could not be compiled")
 
     def set_network(self, net, path: Path | None = None) -> None:
@@ -98,15 +102,12 @@ class Controller(QObject):
 
     def load_weights(self, path) -> bool:
         """Open a weights file; on any problem report it and keep the current network."""
-        from ..engine import WeightsError, load_network
+        from ..engine import load_network
 
         try:
             net = load_network(path)
-        except WeightsError as exc:
-            self.error_occurred.emit("Cannot open weights", str(exc))
-            return False
-        except Exception as exc:  # anything unexpected: still keep the current network
-            self.error_occurred.emit("Cannot open weights", f"{path}: {exc}")
+        except DrawCNNError as exc:
+            self.report_error("Cannot open weights", str(exc))
             return False
         self.set_network(net, path)
         self.status_changed.emit(f"Loaded {Path(path).name} ({net.arch.name})")
@@ -116,16 +117,18 @@ class Controller(QObject):
         """Switch to a shipped network by architecture name."""
         path = weights_locator.shipped_weights().get(name)
         if path is None:
-            self.error_occurred.emit("Network not available",
+            self.report_error("Network not available",
                                      f"No shipped weights for {name!r} were found.")
             return False
         return self.load_weights(path)
 
     def save_copy(self, path) -> bool:
+        from ..engine import save_network
+
         try:
-            self._net.save(path)
-        except Exception as exc:
-            self.error_occurred.emit("Cannot save weights", f"{path}: {exc}")
+            save_network(self._net, path)
+        except DrawCNNError as exc:
+            self.report_error("Cannot save weights", str(exc))
             return False
         self.status_changed.emit(f"Saved a copy to {path}")
         return True
@@ -159,38 +162,27 @@ class Controller(QObject):
         self.update_now()
 
     def update_now(self) -> None:
-        """Preprocess the strokes, run the network, emit everything (GUI thread, ~ms)."""
+        """Read the drawing (``reading.read_drawing``) and emit everything (GUI thread, ~ms)."""
         t0 = time.perf_counter()
         net = self._net  # one read: a concurrent swap cannot mix two networks
-        steps = None
-        if self.strokes:
-            if self.raw_source is not None:
-                raw = self.raw_source()
-            else:
-                raw = render_strokes(self.strokes, self.canvas_size, RAW_SIZE,
-                                     RAW_SIZE * 16 / self.canvas_size)
-            steps = preprocess_steps(raw, strokes=self.strokes, canvas_size=self.canvas_size)
-        img = None if steps is None else steps.get("centred")
-        self.steps = steps
-        t1 = time.perf_counter()
-        if img is None:
-            self.input_image = self.activations = self.probabilities = None
-        else:
-            try:
-                acts = net.activations(img[None, None])
-            except Exception as exc:
-                self.error_occurred.emit("Prediction failed", str(exc))
-                return
-            self.input_image = img
-            self.activations = acts
-            self.probabilities = np.asarray(acts[-1][1][0], dtype=np.float64)
+        try:
+            r = read_drawing(self.strokes, net, self.canvas_size, details=True)
+        except DrawCNNError as exc:
+            self.report_error("Prediction failed", str(exc))
+            return
         t2 = time.perf_counter()
+        self.reading = r
+        self.steps = r.steps
+        self.input_image = r.model_input
+        self.activations = r.activations
+        self.probabilities = None if r.model_input is None else r.probabilities
         self.last_update_s = t2 - t0
         self.updates += 1
         self.input_changed.emit(self.input_image)
         self.steps_changed.emit(self.steps)
         self.activations_changed.emit(self.activations)
         self.prediction_changed.emit(self.probabilities)
+        self.reading_changed.emit(r)
         t3 = time.perf_counter()
         #: Seconds per stage of the last update (the panels' work runs in the emits).
-        self.timings = {"preprocess": t1 - t0, "network": t2 - t1, "panels": t3 - t2}
+        self.timings = {"reading": t2 - t0, "panels": t3 - t2}

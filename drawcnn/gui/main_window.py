@@ -114,7 +114,6 @@ class MainWindow(QMainWindow):
 
     def _wire(self) -> None:
         c = self.controller
-        self.controller.raw_source = self.canvas.render_raw
         self.canvas.strokes_changed.connect(
             lambda: c.set_strokes(self.canvas.strokes(), LOGICAL_SIZE))
         self.canvas.history_changed.connect(self._update_actions)

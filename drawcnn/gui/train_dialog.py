@@ -31,10 +31,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..errors import DrawCNNError
+from ..training import DATASET_CHOICES, TrainConfig
 from .panels.confusion import ConfusionView
 from .panels.train_data import DataPanel
 from .panels.training_curves import FilterView, TrainingCurves
-from .workers import DATASET_CHOICES, TrainConfig, TrainWorker, start_worker
+from .workers import TrainWorker, start_worker
 
 WEIGHTS_FILTER = "drawcnn weights (*.npz);;All files (*)"
 PLACEHOLDER = ("<i>When training finishes: the test accuracy, and a confusion matrix you can "
@@ -397,10 +399,12 @@ class TrainDialog(QDialog):
         path = path or self.ask_save_path()
         if not path:
             return False
+        from ..engine import save_network
+
         try:
-            self.result.net.save(path, training=self.result.summary)
-        except Exception as exc:
-            self.show_error("Cannot save weights", f"{path}: {exc}")
+            save_network(self.result.net, path, training=self.result.summary)
+        except DrawCNNError as exc:
+            self.show_error("Cannot save weights", str(exc))
             return False
         if self.in_use is self.result.net:
             self.controller.set_network(self.controller.net, path)

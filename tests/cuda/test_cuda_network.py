@@ -11,9 +11,8 @@ import types
 import numpy as np
 import pytest
 
-from drawcnn.engine import Adam, Network, load_network
+from drawcnn.engine import Adam, Network, load_network, save_network
 from drawcnn.engine.backends import base
-from drawcnn.engine.errors import BackendUnavailable
 from drawcnn.engine.models import (
     Architecture,
     AvgPool,
@@ -26,6 +25,7 @@ from drawcnn.engine.models import (
     init_params,
 )
 from drawcnn.engine.optim import SGD
+from drawcnn.errors import BackendUnavailable
 
 pytestmark = pytest.mark.cuda
 
@@ -117,7 +117,7 @@ def test_weights_saved_on_cuda_load_on_cpu(cu, data, tmp_path):
     (gpu,) = nets("cuda")
     gpu.train_step(x, y, Adam(lr=1e-2))
     path = tmp_path / "tiny.npz"
-    gpu.save(path)
+    save_network(gpu, path)
     cpu = load_network(path, backend="cpu")
     assert cpu.backend_name == "cpu"
     for key, value in gpu.get_params().items():

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..errors import BackendUnavailable
+from ...errors import BackendUnavailable
 
 
 class Backend(Protocol):

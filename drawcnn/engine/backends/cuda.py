@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import BackendUnavailable
+from ...errors import BackendUnavailable
 
 _INSTALL_HINT = 'install the CUDA extra: pip install "drawcnn[cuda]"'
 

@@ -8,7 +8,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from ... import viz
+from . import viz
 from .mosaic import MosaicItem, on_screen
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
-from ... import viz
+from . import viz
 
 DIVERGING = viz.diverging_lut()
 SEQUENTIAL = viz.sequential_lut()

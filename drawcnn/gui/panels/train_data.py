@@ -22,7 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..workers import DATASET_CHOICES, MIN_DRAWINGS, DownloadWorker, TrainConfig, start_worker
+from ...training import DATASET_CHOICES, MIN_DRAWINGS, TrainConfig
+from ..workers import DownloadWorker, start_worker
 
 
 class DataPanel(QWidget):

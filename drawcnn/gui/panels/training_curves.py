@@ -10,7 +10,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from ... import viz
+from . import viz
 from .mosaic import MosaicItem
 
 TRAIN_PEN = pg.mkPen("#1f77b4", width=2)

@@ -35,7 +35,7 @@ def measure_latency(window=None, moves: int = 200, weights=None, interval_ms: fl
 
     own = window is None
     if own:
-        from . import create_window
+        from ..gui import create_window
 
         settings = os.path.join(tempfile.mkdtemp(prefix="drawcnn-bench-"), "settings.ini")
         window = create_window(weights, settings_path=settings)
@@ -58,7 +58,7 @@ def measure_latency(window=None, moves: int = 200, weights=None, interval_ms: fl
     t = np.linspace(0, 1, 60)
     path = [canvas.to_widget(0.3 + 0.4 * np.sin(np.pi * u), 0.2 + 0.6 * u) for u in t]
     send(QEvent.MouseButtonPress, path[0], Qt.LeftButton, Qt.LeftButton)
-    ms, compute, stages = [], [], {"preprocess": [], "network": [], "panels": []}
+    ms, compute, stages = [], [], {"reading": [], "panels": []}
     jitter = QPointF(0.0, 0.0)
     for i in range(moves):
         if i and i % restart_every == 0:  # a digit has ~50-150 points: start a new one
@@ -100,7 +100,7 @@ import time
 t0 = time.perf_counter()
 import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-from drawcnn.gui.latency import _startup_probe
+from drawcnn.cli.bench_gui import _startup_probe
 _startup_probe(t0)
 """
 
@@ -111,7 +111,7 @@ def _startup_probe(t0: float) -> None:
 
     from PySide6.QtWidgets import QApplication
 
-    from . import create_window
+    from ..gui import create_window
 
     settings = os.path.join(tempfile.mkdtemp(prefix="drawcnn-probe-"), "settings.ini")
     w = create_window(os.environ.get("DRAWCNN_PROBE_WEIGHTS") or None, settings_path=settings)
@@ -156,6 +156,6 @@ def measure_startup(cold: bool = False, weights=None) -> dict:
     return data
 
 
-if __name__ == "__main__":  # python -m drawcnn.gui.latency
+if __name__ == "__main__":  # python -m drawcnn.cli.bench_gui
     print(json.dumps(measure_latency(), indent=2))
     print(json.dumps(measure_startup(cold=False), indent=2))

@@ -231,7 +231,7 @@ def _run_cuda(archs, quick) -> int:
 
 def _run_gui_latency() -> None:
     try:
-        from drawcnn.gui.latency import measure_latency, measure_startup
+        from drawcnn.cli.bench_gui import measure_latency, measure_startup
     except ImportError as exc:
         print(f"GUI latency not measured: {exc}")
         return

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import __version__
+from .. import __version__
 
 
 def _add_bench(sub):
@@ -19,7 +19,7 @@ def _add_bench(sub):
     p.add_argument("--quick", action="store_true", help="fewer repetitions (smoke test)")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
     p.add_argument("--gui", action="store_true", help="also time mouse move -> updated panels")
-    p.set_defaults(func=lambda a: __import__("drawcnn.bench", fromlist=["run"]).run(a))
+    p.set_defaults(func=lambda a: __import__("drawcnn.cli.bench", fromlist=["run"]).run(a))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,29 +36,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="load the default weights, classify a built-in sample, exit 0 if right",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from . import predict, train
+
+    train.register(sub)
+    predict.register(sub)
     _add_bench(sub)
-    for register in _extra_commands():
-        register(sub)
     return parser
-
-
-def _extra_commands():
-    """Subcommands defined in other modules (train, evaluate, predict)."""
-    regs = []
-    try:
-        from .commands import register_all
-
-        regs.append(register_all)
-    except ImportError:
-        pass
-    return regs
 
 
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.self_test:
-        from .selftest import run_self_test
+        from ..selftest import run_self_test
 
         return run_self_test()
     if args.command is None:
@@ -72,7 +62,7 @@ def main(argv=None) -> int:
 
 def gui_main(weights=None) -> int:
     try:
-        from .gui.app import run_app
+        from ..gui.app import run_app
     except ImportError as exc:
         print(f"drawcnn: cannot start the app: {exc}", file=sys.stderr)
         return 1

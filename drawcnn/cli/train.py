@@ -15,9 +15,7 @@ import sys
 import threading
 import time
 
-import numpy as np
-
-from .commands import add_data_args, fail
+from .common import add_data_args, fail
 
 
 def register(sub) -> None:
@@ -74,19 +72,20 @@ class ProgressBar:
         self.stream.flush()
 
 
-def split_validation(x, y, val_size: int, seed: int):
-    """A fixed, seeded hold-out from the training set."""
-    order = np.random.default_rng(seed + 12345).permutation(len(y))
-    val_size = min(val_size, len(y) // 5)
-    val, tr = order[:val_size], order[val_size:]
-    return x[tr], y[tr], x[val], y[val]
-
-
 def train_command(args) -> int:
-    from . import __version__
-    from .data import DataError, augment_batch, load_dataset
-    from .engine import DrawCNNError, build_network, evaluate, fit, load_network, make_optimizer
-    from .engine.runtime import num_threads, threading_layer
+    from .. import __version__
+    from ..data import DataError, augment_batch, load_dataset
+    from ..engine import (
+        DrawCNNError,
+        build_network,
+        evaluate,
+        fit,
+        load_network,
+        make_optimizer,
+        save_network,
+    )
+    from ..engine.runtime import num_threads, threading_layer
+    from ..training import split_validation
 
     try:
         ds = load_dataset(args.dataset, args.data_dir, download=args.download)
@@ -165,7 +164,7 @@ def train_command(args) -> int:
         machine=f"{platform.machine()} {os.cpu_count()} cpus, {platform.system()}",
         drawcnn_version=__version__,
     )
-    net.save(out, training=summary)
+    save_network(net, out, training=summary)
     print(f"{hist.status}: test accuracy {test.accuracy * 100:.2f}% "
           f"(best val {100 * (hist.best_val_accuracy or 0):.2f}% at epoch {hist.best_epoch}), "
           f"{hist.duration:.0f} s of training; saved {out}", file=sys.stderr)

@@ -6,13 +6,6 @@ import argparse
 import sys
 
 
-def register_all(sub) -> None:
-    from . import cmd_predict, cmd_train
-
-    cmd_train.register(sub)
-    cmd_predict.register(sub)
-
-
 def add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", default="mnist", help="mnist (default) or fashion-mnist")
     p.add_argument("--data-dir", help="folder holding the dataset (else $DRAWCNN_DATA, then "

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from drawcnn import viz
+from drawcnn.gui.panels import viz
 
 
 def test_tile_layout_and_separators():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .commands import add_data_args, fail
+from .common import add_data_args, fail
 
 
 def register(sub) -> None:
@@ -21,8 +21,8 @@ def register(sub) -> None:
 
 
 def _load(weights):
-    from .engine import load_network
-    from .shipped import default_weights_path
+    from ..engine import load_network
+    from ..shipped import default_weights_path
 
     path = weights or default_weights_path()
     if path is None:
@@ -31,8 +31,8 @@ def _load(weights):
 
 
 def evaluate_command(args) -> int:
-    from .data import DataError, load_dataset
-    from .engine import DrawCNNError, evaluate
+    from ..data import DataError, load_dataset
+    from ..engine import DrawCNNError, evaluate
 
     try:
         net = _load(args.weights)
@@ -54,9 +54,9 @@ def evaluate_command(args) -> int:
 
 
 def predict_command(args) -> int:
-    from .data import DataError, load_digit_image, to_mnist
-    from .engine import DrawCNNError
-    from .imageio import read_image
+    from ..data import DataError, load_digit_image, to_mnist
+    from ..engine import DrawCNNError
+    from ..imageio import read_image
 
     try:
         net = _load(args.weights)

@@ -1,0 +1,130 @@
+"""From pen strokes to what the network reads: the one path the GUI, the CLI and tests share.
+
+``read_drawing(strokes)`` turns canvas strokes (point lists, y down) into the 28x28 model
+input the MNIST way (stroke re-rendered at an MNIST-like width, 20x20 box, centre of mass),
+runs the network and returns a ``Reading``: the digit (or None, with the reason), the ten
+probabilities and what the network saw. The Qt controller only schedules this and emits
+the result; nothing here knows Qt.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .data.preprocess import preprocess_steps, render_strokes
+from .errors import NonFiniteOutput, WeightsError
+
+#: Side of the "as drawn" image for the pipeline view's first and naive-resize stages.
+RAW_SIZE = 112
+#: Logical canvas side the GUI uses when the caller does not say (points in 0..280).
+DEFAULT_CANVAS = 280
+#: Brush width, in canvas units, of the "as drawn" rendering.
+BRUSH_WIDTH = 16.0
+
+
+@dataclass
+class Reading:
+    """What the network made of one drawing.
+
+    ``digit`` is None when there is nothing to read (``reason`` says why); ``probabilities``
+    are then zeros for an empty canvas, or the network's honest output for a drawing it
+    declined to name. ``activations`` (``[(layer, array)]``) and ``steps`` (the named
+    preprocessing stages) are filled when asked for (the GUI's panels show them).
+    """
+
+    digit: int | None
+    probabilities: np.ndarray
+    model_input: np.ndarray | None
+    reason: str
+    activations: list | None = field(default=None, repr=False)
+    steps: dict | None = field(default=None, repr=False)
+
+    @property
+    def confidence(self) -> float:
+        return float(self.probabilities.max()) if self.probabilities.size else 0.0
+
+    @property
+    def closest(self) -> int | None:
+        """The most probable digit, also when ``digit`` is None (shown greyed in the app)."""
+        if self.model_input is None or not self.probabilities.any():
+            return None
+        return int(np.argmax(self.probabilities))
+
+
+_DEFAULT_NET = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_network():
+    """The shipped default network, loaded once (raises WeightsError if it is missing)."""
+    global _DEFAULT_NET
+    with _DEFAULT_LOCK:
+        if _DEFAULT_NET is None:
+            from .engine import load_network
+            from .shipped import default_weights_path
+
+            path = default_weights_path()
+            if path is None:
+                raise WeightsError("no shipped weights were found (reinstall drawcnn)")
+            _DEFAULT_NET = load_network(path)
+        return _DEFAULT_NET
+
+
+def _points(strokes) -> list[np.ndarray]:
+    """Strokes as (K, 2) float arrays of x, y; empty strokes dropped."""
+    out = []
+    for s in strokes or ():
+        a = np.asarray(s, dtype=np.float64)
+        if a.ndim != 2 or a.shape[1] < 2:
+            raise ValueError(f"a stroke must be a (K, 2) or (K, 3) array of points, got {a.shape}")
+        a = a[:, :2]
+        a = a[np.all(np.isfinite(a), axis=1)]
+        if len(a):
+            out.append(a)
+    return out
+
+
+def _empty(reason: str, steps=None) -> Reading:
+    return Reading(None, np.zeros(10), None, reason, None, steps)
+
+
+def read_drawing(strokes, net=None, canvas_size=None, *, details: bool = False) -> Reading:
+    """Read a drawing: strokes (list of (K, 2|3) canvas points, y down) -> Reading.
+
+    ``net=None`` uses the shipped default network; ``canvas_size`` (default 280) is the
+    canvas side the points refer to, used only for the "as drawn" stages. With ``details``
+    the reading also carries every layer's activations and the preprocessing stages.
+    Raises NonFiniteOutput when the network's output is not finite (never a reading).
+    """
+    pts = _points(strokes)
+    if not pts:
+        return _empty("nothing drawn")
+    size = canvas_size or DEFAULT_CANVAS
+    raw = render_strokes(pts, size, RAW_SIZE, RAW_SIZE * BRUSH_WIDTH / size)
+    steps = preprocess_steps(raw, strokes=pts, canvas_size=size)
+    img = steps.get("centred")
+    if img is None:
+        return _empty("too faint to read", steps if details else None)
+    return read_image(img, net, details=details, steps=steps)
+
+
+def read_image(model_input: np.ndarray, net=None, *, details: bool = False,
+               steps: dict | None = None) -> Reading:
+    """Read a (28, 28) model input that is already preprocessed (e.g. from an image file)."""
+    net = default_network() if net is None else net
+    x = np.ascontiguousarray(model_input, dtype=np.float32).reshape(28, 28)
+    if details:
+        acts = net.activations(x[None, None])
+        probs = np.asarray(acts[-1][1][0], dtype=np.float64)
+    else:
+        acts = None
+        probs = np.asarray(net.predict(x[None, None])[0], dtype=np.float64)
+    if not np.all(np.isfinite(probs)):
+        raise NonFiniteOutput(f"the network {net.name!r} produced non-finite outputs "
+                              "(its weights are damaged); no reading")
+    digit = int(np.argmax(probs))
+    reason = f"{digit} at {probs[digit]:.0%}"
+    return Reading(digit, probs, x, reason, acts, steps if details else None)
