@@ -73,8 +73,12 @@ def predict_command(args) -> int:
         if x is None:
             print(f"{path}: empty image (no digit found)")
             continue
-        p = net.predict(x[None, None])[0]
+        from ..reading import read_image as read_model_input
+
+        r = read_model_input(x, net)  # the app's reading: "not a digit" below the threshold
+        p = r.probabilities
         order = np.argsort(p)[::-1][: max(1, args.top)]
         tops = "  ".join(f"{k}: {p[k] * 100:5.1f}%" for k in order)
-        print(f"{path}: {order[0]}  ({tops})")
+        answer = r.digit if r.digit is not None else "not a digit"
+        print(f"{path}: {answer}  ({tops})")
     return status
