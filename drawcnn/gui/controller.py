@@ -9,7 +9,8 @@ Panels never call the engine; they render what this object emits:
 * ``weights_changed(net)``           a new network is in use (load, switch, hot swap)
 * ``reading_changed(Reading)``       the whole reading (digit or None, reason, probabilities)
 * ``error_occurred(title, message)`` something the user should be told; the model is kept.
-  This is the GUI's one error path: widgets call ``report_error``, the window shows it.
+  This is the GUI's one error path (``reporting.ErrorReporter``, ``self.errors``): widgets
+  get the reporter and call it, the window shows what it emits.
 * ``ready_changed(bool)``            the Numba kernels are compiled (warm-up finished)
 
 Updates are throttled: a change of the strokes schedules one update at most every
@@ -29,6 +30,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from ..errors import DrawCNNError
 from ..reading import Reading, read_drawing
 from . import weights_locator
+from .reporting import ErrorReporter
 from .warmup import Warmup
 
 
@@ -39,7 +41,6 @@ class Controller(QObject):
     steps_changed = Signal(object)
     weights_changed = Signal(object)
     reading_changed = Signal(object)  # reading.Reading
-    error_occurred = Signal(str, str)
     ready_changed = Signal(bool)
     status_changed = Signal(str)
 
@@ -64,8 +65,17 @@ class Controller(QObject):
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._on_timer)
         self._warmup: Warmup | None = None
+        self.warmup_seconds: float | None = None
+        self.timings: dict[str, float] = {}
+        #: The GUI's one error path: widgets report through it, the window shows it.
+        self.errors = ErrorReporter(self)
 
     # ------------------------------------------------------------------ network
+    @property
+    def error_occurred(self):
+        """``error_occurred(title, message)`` of the error reporter (see ``self.errors``)."""
+        return self.errors.error_occurred
+
     @property
     def net(self):
         return self._net
@@ -87,7 +97,7 @@ class Controller(QObject):
 
     def report_error(self, title: str, message: str) -> None:
         """Tell the user something went wrong (the window shows it; nothing is changed)."""
-        self.error_occurred.emit(title, message)
+        self.errors.report(title, message)
 
     def _on_warm_failed(self, message: str) -> None:
         self.report_error("Warm-up failed", message)
@@ -118,7 +128,7 @@ class Controller(QObject):
         path = weights_locator.shipped_weights().get(name)
         if path is None:
             self.report_error("Network not available",
-                                     f"No shipped weights for {name!r} were found.")
+                              f"No shipped weights for {name!r} were found.")
             return False
         return self.load_weights(path)
 

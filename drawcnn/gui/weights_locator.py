@@ -14,12 +14,24 @@ from .. import shipped as _shipped
 from ..shipped import DEFAULT_NAME, SHIPPED_ORDER, weights_dir
 
 __all__ = ["DEFAULT_NAME", "SHIPPED_ORDER", "Startup", "default_weights_path", "fresh_network",
-           "is_untrained", "load_startup", "shipped_weights", "weights_dir"]
+           "is_untrained", "load_startup", "shipped_name", "shipped_weights", "weights_dir",
+           "weights_warning"]
 
 
 def shipped_weights() -> dict[str, Path]:
     """{architecture name: path} of the shipped weights files that exist (see drawcnn.shipped)."""
     return _shipped.shipped_weights()
+
+
+def shipped_name(path: str | Path | None) -> str | None:
+    """The shipped network ``path`` is (its architecture name), or None."""
+    if path is None:
+        return None
+    here = Path(path).resolve()
+    for name, p in shipped_weights().items():
+        if Path(p).resolve() == here:
+            return name
+    return None
 
 
 def default_weights_path() -> Path | None:
@@ -33,7 +45,8 @@ class Startup:
 
     net: object
     path: Path | None
-    warning: str | None = None
+    warning: str | None = None  # shown in the window's banner
+    note: str | None = None  # shown once in the status bar (e.g. the remembered file is gone)
 
 
 def fresh_network(arch: str = DEFAULT_NAME):
@@ -45,18 +58,42 @@ def fresh_network(arch: str = DEFAULT_NAME):
 
 
 def is_untrained(net) -> bool:
-    return bool(getattr(net, "metadata", {}).get("untrained"))
+    return bool((net.metadata or {}).get("untrained"))
 
 
-def load_startup(weights: str | Path | None = None) -> Startup:
-    """Load ``weights`` (or the default); on failure fall back to an untrained network."""
+def weights_warning(net) -> str | None:
+    """Why this network's guesses cannot be trusted, or None when it was trained."""
+    if is_untrained(net):
+        return "This network is untrained: its guesses are random."
+    if not (net.metadata or {}).get("training"):
+        return ("This weights file has no training record: if it was never trained, its "
+                "guesses are random.")
+    return None
+
+
+def load_startup(weights: str | Path | None = None,
+                 remembered: str | Path | None = None) -> Startup:
+    """Load ``weights``; else the network used last time (``remembered``, from the settings)
+    while it still loads; else the default. A broken file falls back to an untrained network.
+    """
     from ..engine import WeightsError, load_network
+
+    if weights is None and remembered:
+        path = Path(remembered)
+        try:
+            return Startup(load_network(path), path)
+        except WeightsError as exc:  # moved, deleted or damaged since: the default, quietly
+            start = load_startup(None)
+            start.note = f"The network used last time could not be opened ({exc}); " \
+                         "started with the default."
+            return start
 
     path = Path(weights) if weights is not None else default_weights_path()
     if path is None:
         return Startup(fresh_network(), None,
                        "No trained weights found: this network is untrained, so its guesses "
-                       "are random. Train one or open a weights file (Model menu).")
+                       "are random. Train one (Model → Train…) or open a weights file (File "
+                       "menu).")
     try:
         return Startup(load_network(path), path)
     except WeightsError as exc:
