@@ -76,3 +76,59 @@ def help_title(key: str) -> str:
 
 def help_text(key: str) -> str:
     return HELP[key][1]
+
+
+# --------------------------------------------------------------------------- training advice
+
+#: Learning rates that train well: (lowest, highest, default) per optimizer. Above the highest
+#: the loss typically explodes within a few batches.
+LR_RANGES: dict[str, tuple[float, float, float]] = {
+    "adam": (1e-4, 1e-2, 1e-3),
+    "sgd": (1e-3, 0.5, 1e-2),
+}
+OPTIMIZER_NAMES = {"adam": "Adam", "sgd": "SGD + momentum"}
+
+#: A mean cross-entropy above this means training has blown up (guessing among ten classes
+#: gives 2.3; no run that learns gets near 20).
+EXPLODED_LOSS = 20.0
+
+
+def lr_hint(optimizer: str) -> str:
+    lo, hi, default = LR_RANGES[optimizer]
+    return (f"{OPTIMIZER_NAMES[optimizer]} trains well with a learning rate from {lo:g} to "
+            f"{hi:g} (default {default:g}).")
+
+
+def lr_warning(optimizer: str, lr: float) -> str | None:
+    """A warning when ``lr`` is above the range that trains well, else None."""
+    lo, hi, default = LR_RANGES[optimizer]
+    if lr <= hi:
+        return None
+    return (f"<b>Learning rate {lr:g} is too high for {OPTIMIZER_NAMES[optimizer]}</b>: the "
+            f"loss will likely explode. Use {lo:g} to {hi:g} (try {default:g}).")
+
+
+def loss_exploded(loss: float) -> bool:
+    return not (loss == loss) or loss > EXPLODED_LOSS  # NaN, inf or absurdly large
+
+
+def too_high_message(optimizer: str, lr: float, loss: float) -> str:
+    default = LR_RANGES.get(optimizer, (0, 0, 1e-3))[2]
+    return (f"Learning rate too high: the loss exploded to {loss:.3g} (a random guess scores "
+            f"2.3), so training was stopped. Try {default:g}. Your current network is "
+            "unchanged.")
+
+
+def plain_backend_reason(name: str, reason: str, available: bool) -> str:
+    """A sentence for the backend choice without Numba's raw driver text (which is kept for
+    a tooltip): what runs where and what to do."""
+    no_gpu = any(k in reason for k in ("CUDA", "NVIDIA", "cuda", "driver", "GPU"))
+    if available and name == "cpu" and reason.startswith("auto") and no_gpu:
+        return ("Runs on the <b>CPU</b>: this computer has no usable NVIDIA GPU, so training "
+                "uses the processor instead (slower, same result).")
+    if available:
+        return f"Runs on <b>{name}</b>: {reason}"
+    if no_gpu:
+        return ("<b>No usable NVIDIA GPU</b> on this computer, so the cuda backend cannot run. "
+                "Choose <i>auto</i> or <i>cpu</i>.")
+    return f"<b>{name} is not available</b>: {reason}"

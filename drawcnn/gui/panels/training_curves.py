@@ -133,8 +133,9 @@ class FilterView(QWidget):
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.ci.setContentsMargins(2, 2, 2, 2)
         self.graphics.ci.setSpacing(6)
-        self.before = MosaicItem(self.graphics.ci, 0, "<b>Before</b>", col=0, bar_width=100)
-        self.item = MosaicItem(self.graphics.ci, 0, "<b>Learning</b>", col=1, bar_width=100)
+        self.before = MosaicItem(self.graphics.ci, 0, "<b>Before</b>", col=0, bar_width=96)
+        self.item = MosaicItem(self.graphics.ci, 0, "<i>Learning</i>", col=1, bar_width=96)
+        self.source = "the network"
         self.note = QLabel("")
         self.note.setObjectName("live_filters_note")
         self.note.setWordWrap(True)
@@ -167,17 +168,19 @@ class FilterView(QWidget):
         item.show_image(viz.tile(kernels, cols=self._grid_cols(len(kernels), kernels.shape[-1])),
                         viz.symmetric_levels(kernels), True)
 
-    def set_before(self, w: np.ndarray | None, label: str = "Before") -> None:
-        """The filters a run starts from: ``w`` (F, C, k, k), or None when there are none."""
+    def set_before(self, w: np.ndarray | None, source: str = "the network") -> None:
+        """The filters a run starts from: ``w`` (F, C, k, k) of ``source`` ("a new lenet")."""
         self.first = first_layer_kernels(w)
-        self.before.set_title(f"<b>{label}</b>")
+        self.source = source
         self._draw(self.before, self.first)
         self._title()
 
-    def clear_after(self, text: str = "Learning: starts with training") -> None:
+    def clear_after(self) -> None:
         self.last = None
-        self.item.set_title(f"<i>{text}</i>")
+        self.item.set_title("<i>Learning</i>")
         self.item.set_data(None)
+        self.note.setText(f"<small>{DIVERGING_LEGEND}. Training changes them: watch them "
+                          "turn from noise into edge and blob detectors on the right.</small>")
 
     def set_filters(self, w: np.ndarray | None, note: str = "", label: str = "Learning") -> None:
         """The filters as training leaves them: ``w`` (F, C, k, k), first input channel shown."""
@@ -189,7 +192,6 @@ class FilterView(QWidget):
         self.updates += 1
         if f"<b>{label}</b>" != self.item._title_text:
             self.item.set_title(f"<b>{label}</b>")
-        self._title()
         text = (f"<small>{note + ' — ' if note else ''}{DIVERGING_LEGEND}: random noise "
                 "turns into edge and blob detectors as training goes on</small>")
         if text != self.note.text():  # a new text re-lays out the dialog: only on change
@@ -197,8 +199,8 @@ class FilterView(QWidget):
         self._draw(self.item, kernels)
 
     def _title(self) -> None:
-        k = self.first if self.first is not None else self.last
-        text = "<b>First-layer filters</b>"
+        k = self.first
+        text = f"<b>First-layer filters</b> of {self.source}"
         if k is not None:
             text += f" ({len(k)}, {k.shape[-1]}×{k.shape[-1]})"
         if text != self.title.text():
