@@ -81,8 +81,6 @@ class MainWindow(QMainWindow):
         self._wire()
         self._load_settings()
         self._on_weights_changed(self.controller.net, startup.warning)
-        if startup.note:
-            self.statusBar().showMessage(startup.note, 15000)
         self.probabilities.set_waiting("warming up…")
         self.controller.start_warmup()
 

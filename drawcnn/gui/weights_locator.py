@@ -45,8 +45,7 @@ class Startup:
 
     net: object
     path: Path | None
-    warning: str | None = None  # shown in the window's banner
-    note: str | None = None  # shown once in the status bar (e.g. the remembered file is gone)
+    warning: str | None = None  # shown in the window's banner until another network is chosen
 
 
 def fresh_network(arch: str = DEFAULT_NAME):
@@ -84,8 +83,8 @@ def load_startup(weights: str | Path | None = None,
             return Startup(load_network(path), path)
         except WeightsError as exc:  # moved, deleted or damaged since: the default, quietly
             start = load_startup(None)
-            start.note = f"The network used last time could not be opened ({exc}); " \
-                         "started with the default."
+            start.warning = start.warning or (f"The network used last time could not be "
+                                              f"opened ({exc}); started with the default.")
             return start
 
     path = Path(weights) if weights is not None else default_weights_path()
