@@ -191,3 +191,23 @@ def test_export_writes_an_onnx_file(qtbot, window, tmp_path):
     window.ask_export_path = lambda: str(out)
     assert window.export_onnx(), window.errors
     assert out.exists() and out.stat().st_size > 10_000
+
+
+def test_a_failing_prediction_is_reported_once_until_it_works_again(qtbot, window):
+    from drawcnn.engine import build_network
+
+    w = window
+    good = w.controller.net
+    broken = build_network("lenet", seed=0)
+    next(iter(broken.params.values()))[...] = np.nan  # damaged weights: non-finite outputs
+    w.controller.set_network(broken)
+    draw_one(w.canvas)
+    wait_update(qtbot, w)
+    draw_one(w.canvas)
+    wait_update(qtbot, w)
+    failures = [m for t, m in w.errors if t == "Prediction failed"]
+    assert len(failures) == 1 and "non-finite" in failures[0] and "bug" not in failures[0]
+    w.controller.set_network(good)
+    assert w.controller.reading is not None and w.controller.reading.digit is not None
+    w.controller.set_network(broken)
+    assert len([t for t, _ in w.errors if t == "Prediction failed"]) == 2
