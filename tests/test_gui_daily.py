@@ -79,6 +79,12 @@ def test_chosen_network_is_remembered_and_a_vanished_file_falls_back(qtbot, tmp_
     w3 = make_window(qtbot, None, tmp_path)
     assert w3.controller.path == default_weights_path() and not w3.errors
     assert w3.banner.isVisible() and "could not be opened" in w3.banner.text()
+    # a shipped network is remembered by name, wherever the package lives
+    assert w3.controller.switch_to("lenet")
+    assert w3.settings.get("weights") == "shipped:lenet"
+    w3.close()
+    w4 = make_window(qtbot, None, tmp_path)
+    assert w4.controller.net.arch.name == "lenet" and not w4.banner.isVisible()
 
 
 def test_architecture_dialog_pool_stride_and_staged_epochs(qtbot, window):
