@@ -27,7 +27,6 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from ..errors import DrawCNNError
 from ..reading import Reading, read_drawing
 from . import weights_locator
 from .reporting import ErrorReporter
@@ -65,6 +64,7 @@ class Controller(QObject):
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._on_timer)
         self._warmup: Warmup | None = None
+        self._failing = False  # the last update failed (and was reported)
         self.warmup_seconds: float | None = None
         self.timings: dict[str, float] = {}
         #: The GUI's one error path: widgets report through it, the window shows it.
@@ -114,10 +114,8 @@ class Controller(QObject):
         """Open a weights file; on any problem report it and keep the current network."""
         from ..engine import load_network
 
-        try:
-            net = load_network(path)
-        except DrawCNNError as exc:
-            self.report_error("Cannot open weights", str(exc))
+        ok, net = self.errors.attempt("Cannot open weights", load_network, path)
+        if not ok:
             return False
         self.set_network(net, path)
         self.status_changed.emit(f"Loaded {Path(path).name} ({net.arch.name})")
@@ -135,10 +133,8 @@ class Controller(QObject):
     def save_copy(self, path) -> bool:
         from ..engine import save_network
 
-        try:
-            save_network(self._net, path)
-        except DrawCNNError as exc:
-            self.report_error("Cannot save weights", str(exc))
+        ok, _ = self.errors.attempt("Cannot save weights", save_network, self._net, path)
+        if not ok:
             return False
         self.status_changed.emit(f"Saved a copy to {path}")
         return True
@@ -177,9 +173,12 @@ class Controller(QObject):
         net = self._net  # one read: a concurrent swap cannot mix two networks
         try:
             r = read_drawing(self.strokes, net, self.canvas_size, details=True)
-        except DrawCNNError as exc:
-            self.report_error("Prediction failed", str(exc))
+        except Exception as exc:  # the live path's boundary; DrawCNNError or a bug
+            if not self._failing:  # once, not on every mouse move until it works again
+                self.errors.report_exception("Prediction failed", exc)
+            self._failing = True
             return
+        self._failing = False
         t2 = time.perf_counter()
         self.reading = r
         self.steps = r.steps

@@ -18,34 +18,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-#: Numba's module for each threading layer (importing it loads the layer's library).
-LAYER_MODULES = {"tbb": "tbbpool", "omp": "omppool", "workqueue": "workqueue"}
-
-
-def threading_layer_text() -> str:
-    """The Numba threading layer in use, or the one parallel kernels will use, and why."""
-    import importlib
-
-    import numba
-
-    from ..engine import runtime
-
-    missing, chosen = [], None
-    for name in numba.config.THREADING_LAYER_PRIORITY:
-        try:
-            importlib.import_module(f"numba.np.ufunc.{LAYER_MODULES.get(name, name)}")
-        except ImportError as exc:
-            missing.append(f"{name} not available: {exc}")
-        else:
-            chosen = name  # the first one that loads is the one Numba takes
-            break
-    why = f" ({'; '.join(missing)})" if missing else ""
-    layer = runtime.threading_layer()
-    if layer != "not started":
-        return f"{layer}, in use{why}"
-    return (f"{chosen or 'none'}, from the first training step{why}; live prediction runs "
-            "serial kernels")
-
 
 def versions() -> dict[str, str]:
     """Versions of everything the About box lists."""
@@ -65,7 +37,9 @@ def versions() -> dict[str, str]:
         "Qt": qVersion(),
         "PySide6": PySide6.__version__,
         "pyqtgraph": pyqtgraph.__version__,
-        "Numba threading layer": threading_layer_text(),
+        # the layer in use (started now if no parallel kernel ran yet) and why that one
+        "Numba threading layer": runtime.threading_layer_report(start=True),
+        "Numba cache": runtime.cache_report(),
         "Numba threads": str(runtime.num_threads()),
         "Python": platform.python_version(),
     }

@@ -81,8 +81,6 @@ class MainWindow(QMainWindow):
         self._wire()
         self._load_settings()
         self._on_weights_changed(self.controller.net, startup.warning)
-        if startup.note:
-            self.statusBar().showMessage(startup.note, 15000)
         self.probabilities.set_waiting("warming up…")
         self.controller.start_warmup()
 
@@ -221,8 +219,8 @@ class MainWindow(QMainWindow):
         self.net_label.setText(f"{net.arch.name} · {net.param_count():,} params · "
                                f"{path.name if path else 'not saved'}")
         self.menus.check_network(weights_locator.shipped_name(path))
-        if path is not None:
-            self.settings.set("weights", str(path))  # the next launch starts with it
+        if path is not None:  # the next launch starts with it
+            self.settings.set("weights", weights_locator.remember_as(path))
 
     # ------------------------------------------------------------------ settings
     def _load_settings(self) -> None:

@@ -63,6 +63,7 @@ class TrainDialog(QDialog):
         self.status.setWordWrap(True)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
+        self.progress.setValue(0)  # a reset bar (-1) would hide its text
         self.progress.setFormat("idle")
         self.progress.setTextVisible(True)
         self.start_btn = QPushButton("Start", default=True)

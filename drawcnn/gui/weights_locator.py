@@ -14,8 +14,8 @@ from .. import shipped as _shipped
 from ..shipped import DEFAULT_NAME, SHIPPED_ORDER, weights_dir
 
 __all__ = ["DEFAULT_NAME", "SHIPPED_ORDER", "Startup", "default_weights_path", "fresh_network",
-           "is_untrained", "load_startup", "shipped_name", "shipped_weights", "weights_dir",
-           "weights_warning"]
+           "is_untrained", "load_startup", "remember_as", "shipped_name", "shipped_weights",
+           "weights_dir", "weights_warning"]
 
 
 def shipped_weights() -> dict[str, Path]:
@@ -45,8 +45,7 @@ class Startup:
 
     net: object
     path: Path | None
-    warning: str | None = None  # shown in the window's banner
-    note: str | None = None  # shown once in the status bar (e.g. the remembered file is gone)
+    warning: str | None = None  # shown in the window's banner until another network is chosen
 
 
 def fresh_network(arch: str = DEFAULT_NAME):
@@ -71,21 +70,36 @@ def weights_warning(net) -> str | None:
     return None
 
 
+SHIPPED_PREFIX = "shipped:"
+
+
+def remember_as(path: str | Path | None) -> str | None:
+    """How the settings remember the network at ``path``: a shipped one by its name (so an
+    upgrade that moves the package keeps the choice), any other file by its path."""
+    if path is None:
+        return None
+    name = shipped_name(path)
+    return f"{SHIPPED_PREFIX}{name}" if name else str(path)
+
+
 def load_startup(weights: str | Path | None = None,
-                 remembered: str | Path | None = None) -> Startup:
-    """Load ``weights``; else the network used last time (``remembered``, from the settings)
-    while it still loads; else the default. A broken file falls back to an untrained network.
-    """
+                 remembered: str | None = None) -> Startup:
+    """Load ``weights``; else the network used last time (``remembered``, see
+    ``remember_as``) while it still loads; else the default. A broken ``weights`` file falls
+    back to an untrained network."""
     from ..engine import WeightsError, load_network
 
     if weights is None and remembered:
-        path = Path(remembered)
+        remembered = str(remembered)
+        if remembered.startswith(SHIPPED_PREFIX):
+            shipped = shipped_weights().get(remembered[len(SHIPPED_PREFIX):])
+            return load_startup(shipped)  # not shipped any more: the default
         try:
-            return Startup(load_network(path), path)
-        except WeightsError as exc:  # moved, deleted or damaged since: the default, quietly
+            return Startup(load_network(remembered), Path(remembered))
+        except WeightsError as exc:  # moved, deleted or damaged since: the default
             start = load_startup(None)
-            start.note = f"The network used last time could not be opened ({exc}); " \
-                         "started with the default."
+            start.warning = start.warning or (f"The network used last time could not be "
+                                              f"opened ({exc}); started with the default.")
             return start
 
     path = Path(weights) if weights is not None else default_weights_path()
