@@ -106,7 +106,7 @@ class ProbabilitiesPanel(QWidget):
         self.bars.setOpts(height=heights, brushes=brushes)
         for i, (item, p) in enumerate(zip(self.values, heights, strict=True)):
             text = bar_label(float(p))
-            y = round(float(p), 3) if text else 0.0
+            y = round(float(p), 2) if text else 0.0  # moves in 1% steps, as its text does
             if (text, y) != self._shown[i]:  # most bars keep their text from frame to frame
                 self._shown[i] = (text, y)
                 item.setText(text)
