@@ -379,6 +379,16 @@ def test_version_names_threading_layer_and_cache(tmp_path):
     assert any(x.startswith("numba cache: next to the modules") for x in lines), lines
 
 
+def test_pip_install_dot_ships_every_subpackage():
+    """``pip install .`` (not editable) installs only the packages pyproject.toml lists."""
+    tomllib = pytest.importorskip("tomllib")
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts)
+             for p in (ROOT / "drawcnn").rglob("__init__.py")}
+    assert found <= listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}"
+
+
 # ---------------------------------------------------------------- opt-in: the README's path
 
 
