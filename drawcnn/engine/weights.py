@@ -122,7 +122,9 @@ def read_weights(path) -> tuple[Architecture, dict[str, np.ndarray], dict]:
     path = Path(path)
 
     def fail(message: str) -> WeightsError:
-        return WeightsError(f"{path}: {'no such weights file' if message == 'no such file' else message}")  # noqa: E501
+        if message == "no such file":
+            message = "no such weights file"
+        return WeightsError(f"{path}: {message}")
 
     arrays = read_npz(path, fail, max_file_bytes=MAX_FILE_BYTES,
                       max_array_bytes=MAX_ARRAY_BYTES, max_total_bytes=MAX_FILE_BYTES * 2,
