@@ -100,7 +100,7 @@ def _parse_meta(raw: np.ndarray, path: Path) -> dict:
 def output_bound(arch: Architecture, params: dict[str, np.ndarray]) -> float:
     """An upper bound on every activation's magnitude for inputs in [0, 1] (float64 math)."""
     bound = 1.0
-    for name, spec in zip(arch.layer_names(), arch.layers):
+    for name in arch.layer_names():
         if f"{name}.W" not in params:
             continue  # ReLU, pooling, flatten and dropout never grow the magnitude
         w = np.abs(params[f"{name}.W"].astype(np.float64))
