@@ -7,6 +7,7 @@ says so in the window.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,16 +50,35 @@ def is_untrained(net) -> bool:
 
 
 def load_startup(weights: str | Path | None = None) -> Startup:
-    """Load ``weights`` (or the default); on failure fall back to an untrained network."""
-    from ..engine import WeightsError, load_network
+    """Load ``weights`` (or the default). A file that cannot be used is reported in one line
+    on stderr and in the window, and the app still opens: with the shipped default network,
+    or, when that fails too, an untrained one. Orphaned temp files of killed saves next to
+    the weights are cleaned up on the way."""
+    from ..atomic import clean_stale_temps
+    from ..engine import load_network
+    from ..errors import DrawCNNError
 
-    path = Path(weights) if weights is not None else default_weights_path()
+    default = default_weights_path()
+    path = Path(weights) if weights is not None else default
     if path is None:
         return Startup(fresh_network(), None,
                        "No trained weights found: this network is untrained, so its guesses "
                        "are random. Train one or open a weights file (Model menu).")
+    clean_stale_temps(path.parent)
     try:
         return Startup(load_network(path), path)
-    except WeightsError as exc:
-        return Startup(fresh_network(), None,
-                       f"{exc}\nStarted with an untrained network instead.")
+    except DrawCNNError as exc:
+        problem = str(exc).splitlines()[0]
+    if weights is not None and default is not None and Path(default) != path:
+        try:
+            net = load_network(default)
+        except DrawCNNError:
+            pass
+        else:
+            print(f"drawcnn: {problem}; opening the default {default.stem} network instead",
+                  file=sys.stderr)
+            return Startup(net, default, f"{problem}\nOpened the default network "
+                                         f"({default.name}) instead.")
+    print(f"drawcnn: {problem}; starting with an untrained network", file=sys.stderr)
+    return Startup(fresh_network(), None, f"{problem}\nStarted with an untrained network "
+                                          "instead.")
