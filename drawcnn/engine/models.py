@@ -156,8 +156,8 @@ class Architecture:
             arch = cls(
                 name=str(d["name"]),
                 layers=tuple(layers),
-                input_shape=tuple(int(v) for v in d.get("input_shape", (1, 28, 28))),
-                num_classes=int(d.get("num_classes", 10)),
+                input_shape=tuple(_strict_int(v) for v in d.get("input_shape", (1, 28, 28))),
+                num_classes=_strict_int(d.get("num_classes", 10)),
                 description=str(d.get("description", "")),
             )
         except ArchitectureError:
@@ -166,6 +166,12 @@ class Architecture:
             raise ArchitectureError(f"malformed architecture spec: {exc!r}") from exc
         validate_runnable(arch)
         return arch
+
+
+def _strict_int(v) -> int:
+    if type(v) is not int:  # 10.5, "10", True or None are no sizes
+        raise TypeError(f"expected an integer, got {v!r:.40}")
+    return v
 
 
 #: What a spec from a file may ask of the engine (the shipped "deep" needs 38 MFLOP, 164 k
