@@ -7,10 +7,12 @@ import contextlib
 import json
 import os
 import signal
+import struct
 import subprocess
 import sys
 import textwrap
 import time
+import zlib
 
 from drawcnn.errors import DrawCNNError
 
@@ -108,3 +110,50 @@ def run_capped(imports: str, call: str, args: list, timeout: float = 120) -> lis
     lines = [ln for ln in res.stdout.splitlines() if ln.startswith("RESULTS ")]
     assert res.returncode == 0 and lines, f"child failed ({res.returncode}): {res.stderr[-2000:]}"
     return json.loads(lines[-1][len("RESULTS "):])
+
+
+# ------------------------------------------------------------------ bombs, built in no time
+# A deflate stream of N zero bytes is made from one compressed 4 MB block repeated (each ends
+# in a full flush, so copies are independent), then a final empty block. Checksums are left
+# zero: a naive reader allocates everything before it gets to check them.
+
+_CHUNK = 1 << 22
+
+
+def deflate_zeros(prefix: bytes, zero_bytes: int) -> tuple[bytes, int]:
+    """(raw deflate data, decompressed size) for ``prefix`` + about ``zero_bytes`` zeros."""
+    first = zlib.compressobj(9, zlib.DEFLATED, -15)
+    head = first.compress(prefix + b"\0" * _CHUNK) + first.flush(zlib.Z_FULL_FLUSH)
+    more = zlib.compressobj(9, zlib.DEFLATED, -15)
+    block = more.compress(b"\0" * _CHUNK) + more.flush(zlib.Z_FULL_FLUSH)
+    n = max(0, zero_bytes // _CHUNK - 1)
+    return head + block * n + b"\x03\x00", len(prefix) + _CHUNK * (n + 1)
+
+
+def gzip_zeros(prefix: bytes, zero_bytes: int) -> bytes:
+    data, size = deflate_zeros(prefix, zero_bytes)
+    return (b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff" + data
+            + struct.pack("<II", 0, size & 0xFFFFFFFF))
+
+
+def zlib_zeros(prefix: bytes, zero_bytes: int) -> bytes:
+    return b"\x78\x01" + deflate_zeros(prefix, zero_bytes)[0] + b"\0\0\0\0"
+
+
+def zip_with_zeros(small: dict[str, bytes], name: str, prefix: bytes, zero_bytes: int) -> bytes:
+    """A zip of the ``small`` members (stored) plus ``name``: ``prefix`` + zeros, deflated."""
+    entries = [(n, d, 0, zlib.crc32(d), len(d)) for n, d in small.items()]
+    data, size = deflate_zeros(prefix, zero_bytes)
+    entries.append((name, data, 8, 0, size))
+    out, central = bytearray(), bytearray()
+    for n, d, method, crc, usize in entries:
+        nb = n.encode()
+        offset = len(out)
+        out += struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0, method, 0, 0x21, crc,
+                           len(d), usize, len(nb), 0) + nb + d
+        central += struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, 0, method, 0,
+                               0x21, crc, len(d), usize, len(nb), 0, 0, 0, 0, 0,
+                               offset) + nb
+    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, len(entries), len(entries),
+                      len(central), len(out), 0)
+    return bytes(out + central + end)

@@ -16,7 +16,7 @@ from drawcnn.engine import build_network, load_network, save_network
 from drawcnn.engine.weights import META_KEY
 from drawcnn.errors import WeightsError
 
-from .fuzz_helpers import Outcomes, no_hang, run_capped
+from .fuzz_helpers import Outcomes, no_hang, run_capped, zip_with_zeros
 
 SEED = 20261201
 PROBE = np.random.default_rng(0).random((3, 1, 28, 28), dtype=np.float32)
@@ -328,13 +328,8 @@ def _bomb_npz(path, declared_elements: int) -> None:
     bytes of zeros (a few hundred KB on disk)."""
     header = _npy_with_header("{'descr': '<f4', 'fortran_order': False, "
                               f"'shape': ({declared_elements},), }}")
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr(META_KEY + ".npy", _meta_npy())
-        with zf.open("fc1.W.npy", "w", force_zip64=True) as fh:
-            fh.write(header)
-            chunk = b"\0" * (1 << 22)
-            for _ in range(declared_elements * 4 // len(chunk)):
-                fh.write(chunk)
+    path.write_bytes(zip_with_zeros({META_KEY + ".npy": _meta_npy()}, "fc1.W.npy", header,
+                                    declared_elements * 4))
 
 
 def _meta_npy() -> bytes:
