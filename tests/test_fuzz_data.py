@@ -160,11 +160,13 @@ def _digit(value=1.0) -> np.ndarray:
 def _encoded(fmt: str, mode: str = "L") -> bytes:
     from PIL import Image
 
-    a = _digit()
+    a = _digit() * np.linspace(0.25, 1.0, 40)[None, :]  # anti-aliased greys, not just 0/1
     if mode == "L":
         im = Image.fromarray((a * 255).astype(np.uint8))
     elif mode == "I;16":
         im = Image.fromarray((a * 65535).astype(np.uint16))
+    elif mode == "I":
+        im = Image.fromarray((a * 65535).astype(np.int32))
     elif mode == "F":
         im = Image.fromarray(a.astype(np.float32), mode="F")
     else:
@@ -213,13 +215,14 @@ def test_fifo_and_folder_are_refused_at_once(tmp_path):
         read_image(tmp_path)
 
 
-@pytest.mark.parametrize("mode", ["I;16", "F"])
-def test_16_bit_and_float_images_read_like_8_bit(tmp_path, mode):
+@pytest.mark.parametrize("fmt,mode", [("PNG", "I;16"), ("TIFF", "I;16"), ("TIFF", "I"),
+                                      ("TIFF", "F")])
+def test_16_bit_and_float_images_read_like_8_bit(tmp_path, fmt, mode):
     """A 16-bit PNG or float TIFF was cut to two grey levels (a clear 7 read as 9)."""
     ref = tmp_path / "ref.png"
     ref.write_bytes(_encoded("PNG"))
-    deep = tmp_path / ("deep.png" if mode == "I;16" else "deep.tiff")
-    deep.write_bytes(_encoded("PNG" if mode == "I;16" else "TIFF", mode))
+    deep = tmp_path / f"deep.{fmt.lower()}"
+    deep.write_bytes(_encoded(fmt, mode))
     a, b = read_image(ref).astype(int), read_image(deep).astype(int)
     assert a.shape == b.shape and np.abs(a - b).max() <= 1
 
