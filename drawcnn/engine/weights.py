@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -45,18 +44,11 @@ def save_network(net, path, training: dict | None = None) -> Path:
     arrays = net.get_params()
     # default=str: an odd value in the metadata must never cost the trained weights
     arrays[META_KEY] = np.frombuffer(json.dumps(meta, default=str).encode("utf-8"), np.uint8)
-    umask = os.umask(0)
-    os.umask(umask)
-
-    def write(fh) -> None:
-        np.savez(fh, **arrays)
-        if hasattr(os, "fchmod"):  # temp files are private; others may need to read weights
-            os.fchmod(fh.fileno(), 0o666 & ~umask)
-
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         clean_stale_temps(path.parent, path.name)  # orphans of saves killed mid-write
-        write_atomic(path, write)
+        # the temp file gets the usual 0666 & ~umask (others may need to read weights)
+        write_atomic(path, lambda fh: np.savez(fh, **arrays))
     except OSError as exc:
         raise WeightsError(f"cannot save weights to {path}: {exc.strerror or exc}") from None
     net.metadata = {k: v for k, v in meta.items() if k != "architecture"}
