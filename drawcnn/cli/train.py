@@ -83,9 +83,9 @@ def check_args(args) -> None:
 class ProgressBar:
     """One self-rewriting line on stderr: epoch, bar, loss, accuracy, images/s, ETA."""
 
-    def __init__(self, stream=sys.stderr):
-        self.stream = stream
-        self.tty = stream.isatty()
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr  # looked up now: sys.stderr may have been replaced
+        self.tty = self.stream.isatty()
         self._last_plain = 0.0
 
     def batch(self, info) -> None:
