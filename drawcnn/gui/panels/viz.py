@@ -138,11 +138,6 @@ def symmetric_levels(a: np.ndarray, floor: float = 1e-6) -> tuple[float, float]:
     return (-m, m)
 
 
-def positive_levels(a: np.ndarray, floor: float = 1e-6) -> tuple[float, float]:
-    """(0, max) for non-negative maps (ReLU, pooling)."""
-    return (0.0, max(_finite_range(a)[1], floor))
-
-
 def normalize(a: np.ndarray, levels: tuple[float, float]) -> np.ndarray:
     """Map ``levels`` to [0, 1] (clipped); NaN stays NaN."""
     lo, hi = levels
