@@ -64,12 +64,10 @@ class ExplainHub(QObject):
         left, right = Qt.LeftDockWidgetArea, Qt.RightDockWidgetArea
         why = self._dock("why", "Why this digit", self.why, left)
         insp = self._dock("inspector", "Neuron inspector", self.inspector, left)
+        loss = self._dock("softmax", "Logits → loss", self.softmax, left)
         w.tabifyDockWidget(why, insp)
+        w.tabifyDockWidget(insp, loss)
         why.raise_()
-        loss = self._dock("softmax", "Logits → loss", self.softmax, Qt.BottomDockWidgetArea)
-        if "input" in w.docks:
-            w.tabifyDockWidget(w.docks["input"], loss)
-            w.docks["input"].raise_()
         maxi = self._dock("maximize", "What filters want to see", self.maximize, right)
         if "edges" in w.docks:
             w.tabifyDockWidget(w.docks["edges"], maxi)

@@ -103,12 +103,19 @@ class WhyView(QWidget):
     # ------------------------------------------------------------------ inputs
     def set_network(self, net) -> None:
         self.net, self._copy = net, None
-        convs = [lay.name for lay in net.layers if lay.kind == "Conv2D"]
+        # Grad-CAM reads a conv layer's rectified maps (its ReLU's output), as in the paper:
+        # before the ReLU most of a trained layer's evidence is negative and cancels out.
         keep = self.layer_box.currentText()
         self.layer_box.blockSignals(True)
         self.layer_box.clear()
-        self.layer_box.addItems(convs)
-        self.layer_box.setCurrentIndex(convs.index(keep) if keep in convs else len(convs) - 1)
+        for i, lay in enumerate(net.layers):
+            if lay.kind == "Conv2D":
+                nxt = net.layers[i + 1] if i + 1 < len(net.layers) else None
+                self.layer_box.addItem(lay.name, nxt.name if nxt is not None
+                                       and nxt.kind == "ReLU" else lay.name)
+        n = self.layer_box.count()
+        names = [self.layer_box.itemText(i) for i in range(n)]
+        self.layer_box.setCurrentIndex(names.index(keep) if keep in names else n - 1)
         self.layer_box.blockSignals(False)
 
     def set_context(self, net, image, probabilities) -> None:
@@ -134,7 +141,7 @@ class WhyView(QWidget):
             return
         if self._copy is None:  # the worker's own copy: layers keep backward caches
             self._copy = self.net.copy()
-        net, image, layer = self._copy, self.image, self.layer_box.currentText()
+        net, image, layer = self._copy, self.image, self.layer_box.currentData()
         self.status.setText("Computing…")
         self.runner.submit(id(net), lambda progress, stop: compute(net, image, target, layer))
 
@@ -157,9 +164,9 @@ class WhyView(QWidget):
                     "occlusion": art.overlay(img, occ, diverging=True)}
         for key, rgba in pictures.items():
             self.images[key].setPixmap(art.pixmap(rgba, IMG))
-        self.captions["grad_cam"].setText(f"Grad-CAM on {r['layer']} "
-                                          f"({r['grad_cam'].shape[0]}×{r['grad_cam'].shape[1]})"
-                                          "\nwhere the layer's evidence is")
+        h, w = r["grad_cam"].shape
+        self.captions["grad_cam"].setText(f"Grad-CAM on {r['layer']} ({h}×{w})\n"
+                                          "where the evidence for the class is")
         ms = r["ms"]
         drop = float(r["occlusion"].max())
         self.status.setText(
