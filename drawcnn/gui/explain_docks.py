@@ -72,7 +72,7 @@ class ExplainHub(QObject):
         if "edges" in w.docks:
             w.tabifyDockWidget(w.docks["edges"], maxi)
         w.docks.get("feature_maps", maxi).raise_()
-        w.resizeDocks([why], [540], Qt.Horizontal)
+        w.resizeDocks([why], [420], Qt.Horizontal)
         docks = {"why": why, "inspector": insp, "softmax": loss, "maximize": maxi}
         for key, d in docks.items():
             d.visibilityChanged.connect(
@@ -137,6 +137,4 @@ class ExplainHub(QObject):
 
 def add_explain_docks(window, controller) -> ExplainHub:
     """Add the explanation docks to ``window`` (registered in ``window.docks``)."""
-    hub = ExplainHub(window, controller)
-    window.explain = hub
-    return hub
+    return ExplainHub(window, controller)

@@ -22,7 +22,7 @@ from ... import explain
 from ..explain_worker import JobRunner
 from . import explain_art as art
 
-IMG = 168
+IMG = 132
 PATCH = 4
 MAPS = (
     ("saliency", "Saliency: d logit / d pixel\nred raises the class, blue lowers it"),
