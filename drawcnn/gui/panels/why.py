@@ -24,11 +24,11 @@ from . import explain_art as art
 
 IMG = 132
 PATCH = 4
-MAPS = (
-    ("saliency", "Saliency: d logit / d pixel\nred raises the class, blue lowers it"),
-    ("grad_cam", "Grad-CAM\nwhere the layer's evidence is"),
-    ("occlusion", "Occlusion: drop of p when a\n4×4 patch is blanked (red: it mattered)"),
-)
+MAPS = (("saliency", "Saliency"), ("grad_cam", "Grad-CAM"), ("occlusion", "Occlusion 4×4"))
+LEGEND = ("<b>Saliency</b>: d logit / d pixel; red: more ink there raises the class's logit, "
+          "blue: lowers it. <b>Grad-CAM</b>: where the chosen conv layer's evidence for the "
+          "class lies. <b>Occlusion</b>: how much p[class] drops when a 4×4 patch is blanked "
+          "(red: that patch mattered).")
 
 
 def compute(net, image: np.ndarray, target: int, layer: str) -> dict:
@@ -90,6 +90,7 @@ class WhyView(QWidget):
             grid.addWidget(img, 0, col)
             grid.addWidget(cap, 1, col)
             self.images[key], self.captions[key] = img, cap
+        self.legend = QLabel(LEGEND, wordWrap=True)
         self.status = QLabel("Draw a digit: the maps appear when you lift the pen.")
         self.status.setObjectName("why_status")
         self.status.setWordWrap(True)
@@ -97,6 +98,7 @@ class WhyView(QWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)
         lay.addLayout(grid)
+        lay.addWidget(self.legend)
         lay.addWidget(self.status)
         lay.addStretch(1)
 
@@ -165,8 +167,7 @@ class WhyView(QWidget):
         for key, rgba in pictures.items():
             self.images[key].setPixmap(art.pixmap(rgba, IMG))
         h, w = r["grad_cam"].shape
-        self.captions["grad_cam"].setText(f"Grad-CAM on {r['layer']} ({h}×{w})\n"
-                                          "where the evidence for the class is")
+        self.captions["grad_cam"].setText(f"Grad-CAM · {r['layer']} {h}×{w}")
         ms = r["ms"]
         drop = float(r["occlusion"].max())
         self.status.setText(
