@@ -180,10 +180,16 @@ class MaximizeGallery(QWidget):
         # black still shows its pattern.
         lo = imgs.min(axis=(1, 2), keepdims=True)
         span = np.maximum(imgs.max(axis=(1, 2), keepdims=True) - lo, 1e-6)
-        width = max(self.scroll.viewport().width() - 4, TILE)
-        cols = max(1, min(len(imgs), width // TILE))
-        mosaic = viz.tile((imgs - lo) / span, cols=cols, sep=2, fill=0.25)
-        pitch = min(width / cols, 1.6 * TILE)  # screen pixels per tile, gap included
+        vp = self.scroll.viewport()
+        width, height = max(vp.width() - 4, TILE), max(vp.height() - 4, TILE)
+        pitch = TILE  # the largest tile (up to 3x) that shows every channel without scrolling
+        for size in range(3 * TILE, TILE, -8):
+            cols = max(1, width // size)
+            if -(-len(imgs) // cols) * size <= height:
+                pitch = size
+                break
+        cols = max(1, min(len(imgs), width // pitch))
+        mosaic = viz.tile((imgs - lo) / span, cols=cols, sep=2)  # NaN gaps: transparent
         pix = art.pixmap(art.gray(mosaic), int(pitch / 30 * max(mosaic.shape)))
         art.label_tiles(pix, len(imgs), cols, pix.width() * 30 / (mosaic.shape[1] + 2))
         self.picture.setPixmap(pix)

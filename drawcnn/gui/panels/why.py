@@ -22,13 +22,13 @@ from ... import explain
 from ..explain_worker import JobRunner
 from . import explain_art as art
 
-IMG = 132
+IMG = 196
 PATCH = 4
 MAPS = (("saliency", "Saliency"), ("grad_cam", "Grad-CAM"), ("occlusion", "Occlusion 4×4"))
 LEGEND = ("<b>Saliency</b>: d logit / d pixel; red: more ink there raises the class's logit, "
           "blue: lowers it. <b>Grad-CAM</b>: where the chosen conv layer's evidence for the "
           "class lies. <b>Occlusion</b>: how much p[class] drops when a 4×4 patch is blanked "
-          "(red: that patch mattered).")
+          "(red: that patch mattered; a very confident network may barely notice one patch).")
 
 
 def compute(net, image: np.ndarray, target: int, layer: str) -> dict:
@@ -87,10 +87,13 @@ class WhyView(QWidget):
             img.setObjectName(f"why_{key}")
             cap.setAlignment(Qt.AlignHCenter | Qt.AlignTop)
             cap.setWordWrap(True)
-            grid.addWidget(img, 0, col)
-            grid.addWidget(cap, 1, col)
+            row, c = divmod(col, 2)  # 2x2: saliency, Grad-CAM / occlusion, legend
+            grid.addWidget(img, 2 * row, c)
+            grid.addWidget(cap, 2 * row + 1, c)
             self.images[key], self.captions[key] = img, cap
         self.legend = QLabel(LEGEND, wordWrap=True)
+        self.legend.setMaximumWidth(IMG)
+        grid.addWidget(self.legend, 2, 1, 2, 1, Qt.AlignTop)
         self.status = QLabel("Draw a digit: the maps appear when you lift the pen.")
         self.status.setObjectName("why_status")
         self.status.setWordWrap(True)
@@ -98,7 +101,6 @@ class WhyView(QWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)
         lay.addLayout(grid)
-        lay.addWidget(self.legend)
         lay.addWidget(self.status)
         lay.addStretch(1)
 
