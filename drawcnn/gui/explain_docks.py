@@ -62,7 +62,7 @@ class ExplainHub(QObject):
                                    ("softmax", "Logits → loss", self.softmax)):
             self.tabs.addTab(widget, label)
             self.pages[key] = widget
-        self.tabs.currentChanged.connect(lambda _: QTimer.singleShot(0, self._catch_up_all))
+        self.tabs.currentChanged.connect(lambda _: QTimer.singleShot(0, self, self._catch_up_all))
         explain = QDockWidget("Explain", w, objectName="dock_explain")
         explain.setWidget(self.tabs)
         w.addDockWidget(Qt.LeftDockWidgetArea, explain)
@@ -77,7 +77,7 @@ class ExplainHub(QObject):
         docks = {"explain": explain, "maximize": maxi}
         w.docks.update(docks)  # listed in the View menu with the other panels
         explain.visibilityChanged.connect(
-            lambda visible: visible and QTimer.singleShot(0, self._catch_up_all))
+            lambda visible: visible and QTimer.singleShot(0, self, self._catch_up_all))
         return docks
 
     def show_panel(self, key: str) -> None:
@@ -103,7 +103,7 @@ class ExplainHub(QObject):
                 self.pen_down = True
             elif kind in PEN_UP:
                 self.pen_down = False
-                QTimer.singleShot(120, lambda: self._catch_up("why"))
+                QTimer.singleShot(120, self, lambda: self._catch_up("why"))
         elif obj is self.window and kind == QEvent.Close:
             self.why.runner.shutdown()
             self.maximize.shutdown()

@@ -55,6 +55,7 @@ class WhyView(QWidget):
         super().__init__(parent)
         self.setObjectName("why_view")
         self.net = self._copy = None
+        self.generation = 0  # bumped per network: results of an older one are dropped
         self.image: np.ndarray | None = None
         self.probabilities: np.ndarray | None = None
         self.result: dict | None = None
@@ -107,6 +108,7 @@ class WhyView(QWidget):
     # ------------------------------------------------------------------ inputs
     def set_network(self, net) -> None:
         self.net, self._copy = net, None
+        self.generation += 1
         # Grad-CAM reads a conv layer's rectified maps (its ReLU's output), as in the paper:
         # before the ReLU most of a trained layer's evidence is negative and cancels out.
         keep = self.layer_box.currentText()
@@ -147,7 +149,8 @@ class WhyView(QWidget):
             self._copy = self.net.copy()
         net, image, layer = self._copy, self.image, self.layer_box.currentData()
         self.status.setText("Computing…")
-        self.runner.submit(id(net), lambda progress, stop: compute(net, image, target, layer))
+        self.runner.submit(self.generation,
+                           lambda progress, stop: compute(net, image, target, layer))
 
     def _clear(self) -> None:
         self.result = None
@@ -157,7 +160,7 @@ class WhyView(QWidget):
 
     # ------------------------------------------------------------------ drawing
     def _on_result(self, tag, r: dict) -> None:
-        if self._copy is None or tag != id(self._copy):
+        if tag != self.generation:
             return  # computed for a network no longer in use
         self.result = r
         img = r["image"]
