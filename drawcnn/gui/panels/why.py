@@ -16,7 +16,15 @@ import time
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ... import explain
 from ..explain_worker import JobRunner
@@ -84,6 +92,7 @@ class WhyView(QWidget):
         for col, (key, text) in enumerate(MAPS):
             img, cap = QLabel(), QLabel(text)
             img.setFixedSize(IMG, IMG)
+            img.setFrameShape(QFrame.StyledPanel)  # a visible place while nothing is drawn
             img.setAlignment(Qt.AlignCenter)
             img.setObjectName(f"why_{key}")
             cap.setAlignment(Qt.AlignHCenter | Qt.AlignTop)
