@@ -1,8 +1,8 @@
-"""``drawcnn train | evaluate | predict``: the engine and data packages from a terminal.
+"""What the commands share: one-line argparse errors, the data arguments, argument checks.
 
 Bad usage is caught before any work (no data loaded, nothing trained): each check raises
-UsageError, and the command prints one line ``drawcnn: ...`` and exits 2, as argparse's own
-errors do through :class:`Parser`.
+UsageError, and ``drawcnn.cli.main`` prints it as one line ``drawcnn: ...`` and exits 2, as
+argparse's own errors do through :class:`Parser`.
 """
 
 from __future__ import annotations
