@@ -33,8 +33,8 @@ from .panels.input_view import InputView
 from .panels.probabilities import ProbabilitiesPanel
 from .settings import Settings
 from .side_windows import SideWindows
-from .weights_locator import WEIGHTS_FILTER
 
+WEIGHTS_FILTER = "drawcnn weights (*.npz);;All files (*)"
 ONNX_FILTER = "ONNX model (*.onnx);;All files (*)"
 BANNER_STYLE = ("background:#fff3cd; color:#664d03; padding:6px; border:1px solid #e0c060; "
                 "border-radius:4px;")
