@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from .. import __version__
-from ..errors import DrawCNNError
+from ..errors import DrawCNNError, print_error
 
 
 def _add_bench(sub):
@@ -107,6 +107,6 @@ def gui_main(weights=None) -> int:
     try:
         from ..gui.app import run_app
     except ImportError as exc:
-        print(f"drawcnn: cannot start the app: {exc}", file=sys.stderr)
+        print_error(f"cannot start the app: {exc}")
         return 1
     return run_app(weights)

@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ..errors import UsageError
+from ..errors import UsageError, print_error
 
 
 class Parser(argparse.ArgumentParser):
@@ -36,10 +36,8 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
 
 
 def fail(message: str, code: int = 2) -> int:
-    first, *rest = str(message).splitlines() or [""]
-    print(f"drawcnn: {first}", file=sys.stderr)
-    for line in rest:  # multi-line messages (where we looked for a dataset) stay readable
-        print(f"  {line}", file=sys.stderr)
+    """Print ``message`` as drawcnn's terminal errors look; returns the exit status."""
+    print_error(message)
     return code
 
 
