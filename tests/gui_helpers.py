@@ -86,8 +86,8 @@ def make_window(qtbot, weights, tmp_path):
 
     w = create_window(weights, settings_path=tmp_path / "settings.ini")
     qtbot.addWidget(w)
-    errors = []
-    w.show_error = lambda title, msg: errors.append((title, msg))
+    errors = []  # what the user was told, captured from the one error path
+    w.controller.error_occurred.connect(lambda title, msg: errors.append((title, msg)))
     w.errors = errors
     w.show()
     qtbot.waitUntil(lambda: w.controller.ready, timeout=120_000)
@@ -99,3 +99,14 @@ def trained_weights() -> Path:
     if not TRAINED_DEEP.exists():
         pytest.skip("trained weights/deep.npz not available yet")
     return TRAINED_DEEP
+
+
+def screenshot_path(name: str, tmp_path: Path) -> Path:
+    """Where a test's screenshot goes: docs/ when DRAWCNN_DOCS=1 (to refresh the pictures a
+    person then looks at and commits), else the test's tmp folder, so a test run leaves the
+    checkout clean."""
+    import os
+
+    if os.environ.get("DRAWCNN_DOCS") == "1":
+        return REPO / "docs" / name
+    return tmp_path / name

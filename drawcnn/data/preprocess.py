@@ -3,7 +3,8 @@
 MNIST digits were cropped to their ink, scaled (anti-aliased, aspect kept) into a 20x20 box and
 pasted into 28x28 so that their centre of mass sits at the centre (index coordinates (14, 14),
 measured on the real test set: 13.99, 14.01). A network trained on that only works on drawings
-prepared the same way, and with a similar stroke width (about 2-3 px): see DESIGN.md section 7.
+prepared the same way, and with a similar stroke width (about 2-3 px): a brush thick relative
+to a small digit fills its loops (6, 8, 9) and costs ~10 points of accuracy.
 NumPy only.
 """
 

@@ -1,17 +1,19 @@
-"""Architectures as data: small frozen dataclasses, shape inference, and the presets.
+"""Architectures as data: small frozen dataclasses, shape inference, and the checks that a
+spec from a file is one the engine can run.
 
 Hyperparameters live here, apart from parameters (which are a flat ``{"conv1.W": array}``
 dict built by ``init_params``). A spec round-trips through JSON so a weights file carries
-the architecture it was trained with.
+the architecture it was trained with. The shipped networks' specs are in ``presets.py``.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
 from ..errors import ArchitectureError
+from .shapes import conv_out_size, pool_out_size
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,6 @@ class Architecture:
     input_shape: tuple = (1, 28, 28)
     num_classes: int = 10
     description: str = ""
-    extra: dict = field(default_factory=dict, compare=False)
 
     # -- naming and shapes
     def layer_names(self) -> list[str]:
@@ -156,16 +157,64 @@ class Architecture:
             arch = cls(
                 name=str(d["name"]),
                 layers=tuple(layers),
-                input_shape=tuple(int(v) for v in d.get("input_shape", (1, 28, 28))),
-                num_classes=int(d.get("num_classes", 10)),
+                input_shape=tuple(_strict_int(v) for v in d.get("input_shape", (1, 28, 28))),
+                num_classes=_strict_int(d.get("num_classes", 10)),
                 description=str(d.get("description", "")),
             )
         except ArchitectureError:
             raise
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ArchitectureError(f"malformed architecture spec: {exc!r}") from exc
-        arch.output_shapes()  # validate
+        validate_runnable(arch)
         return arch
+
+
+def _strict_int(v) -> int:
+    if type(v) is not int:  # 10.5, "10", True or None are no sizes
+        raise TypeError(f"expected an integer, got {v!r:.40}")
+    return v
+
+
+#: What a spec from a file may ask of the engine (the shipped "deep" needs 38 MFLOP, 164 k
+#: activation values and 0.87 M parameters per image): far more than any sensible digit
+#: network, far less than a hostile file would make one prediction cost.
+LIMITS = {"layers": 64, "flops": 2_000_000_000, "activations": 8_000_000,
+          "params": 50_000_000, "num_classes": 1000}
+_INT_RANGES = {"filters": (1, 4096), "kernel": (1, 1024), "stride": (0, 1024),
+               "pad": (0, 1024), "size": (1, 1024), "units": (1, 1 << 16)}
+
+
+def validate_runnable(arch: Architecture) -> None:
+    """Check a spec (typically read from a file) is one the engine can run: field types and
+    ranges, a 1x28x28 input, the shape chain, and a cap on the work per image."""
+    if tuple(arch.input_shape) != (1, 28, 28):
+        raise ArchitectureError(f"input shape {tuple(arch.input_shape)} is not supported "
+                                "(the engine reads 1x28x28 images)")
+    if not 2 <= arch.num_classes <= LIMITS["num_classes"]:
+        raise ArchitectureError(f"num_classes {arch.num_classes} out of range 2-"
+                                f"{LIMITS['num_classes']}")
+    if not 1 <= len(arch.layers) <= LIMITS["layers"]:
+        raise ArchitectureError(f"{len(arch.layers)} layers (1-{LIMITS['layers']} supported)")
+    for name, spec in zip(arch.layer_names(), arch.layers):
+        for f in fields(spec):
+            v = getattr(spec, f.name)
+            if f.name == "rate":
+                ok = type(v) in (int, float) and 0.0 <= v < 1.0
+            else:
+                lo, hi = _INT_RANGES[f.name]
+                lo = 1 if (f.name == "stride" and isinstance(spec, Conv)) else lo
+                ok = type(v) is int and lo <= v <= hi
+            if not ok:
+                raise ArchitectureError(f"{name}: {f.name}={v!r} is not a valid value")
+    if not isinstance(arch.layers[-1], Dense):
+        raise ArchitectureError("the last layer must be a Dense layer giving the class scores")
+    shapes = arch.output_shapes()
+    acts = sum(int(np.prod(s)) for s in shapes)
+    for what, value in (("activations", acts), ("flops", arch.flops_per_image()),
+                        ("params", arch.param_count())):
+        if value > LIMITS[what]:
+            raise ArchitectureError(f"the network needs {value:,} {what} per image; at most "
+                                    f"{LIMITS[what]:,} are supported")
 
 
 def _next_shape(name: str, spec, shape: tuple) -> tuple:
@@ -173,16 +222,10 @@ def _next_shape(name: str, spec, shape: tuple) -> tuple:
         if len(shape) != 3:
             raise ArchitectureError(f"{name}: convolution needs (C,H,W) input, got {shape}")
         c, h, w = shape
-        oh = (h + 2 * spec.pad - spec.kernel) // spec.stride + 1
-        ow = (w + 2 * spec.pad - spec.kernel) // spec.stride + 1
-        if (
-            spec.filters < 1
-            or spec.kernel < 1
-            or spec.stride < 1
-            or spec.pad < 0
-            or oh < 1
-            or ow < 1
-        ):
+        valid = spec.filters >= 1 and spec.kernel >= 1 and spec.stride >= 1 and spec.pad >= 0
+        oh = conv_out_size(h, spec.kernel, spec.stride, spec.pad) if valid else 0
+        ow = conv_out_size(w, spec.kernel, spec.stride, spec.pad) if valid else 0
+        if oh < 1 or ow < 1:
             raise ArchitectureError(f"{name}: {spec} does not fit input {shape}")
         return (spec.filters, oh, ow)
     if isinstance(spec, (MaxPool, AvgPool)):
@@ -192,7 +235,7 @@ def _next_shape(name: str, spec, shape: tuple) -> tuple:
         stride = spec.stride or spec.size
         if spec.size < 1 or h < spec.size or w < spec.size:
             raise ArchitectureError(f"{name}: window {spec.size} does not fit input {shape}")
-        return (c, (h - spec.size) // stride + 1, (w - spec.size) // stride + 1)
+        return (c, pool_out_size(h, spec.size, stride), pool_out_size(w, spec.size, stride))
     if isinstance(spec, Flatten):
         return (int(np.prod(shape)),)
     if isinstance(spec, Dense):
@@ -220,65 +263,3 @@ def init_params(arch: Architecture, seed: int | np.random.Generator = 0) -> dict
             std = np.sqrt(2.0 / fan_in)
             params[key] = (rng.standard_normal(shape) * std).astype(np.float32)
     return params
-
-
-ARCHITECTURES: dict[str, Architecture] = {
-    "simple": Architecture(
-        "simple",
-        (Conv(30, 5), ReLU(), MaxPool(2), Flatten(), Dense(100), ReLU(), Dense(10)),
-        description="Textbook SimpleConvNet: conv 30@5x5, ReLU, max-pool 2, FC 100, ReLU, FC 10",
-    ),
-    "lenet": Architecture(
-        "lenet",
-        (
-            Conv(6, 5, pad=2),
-            ReLU(),
-            MaxPool(2),
-            Conv(16, 5),
-            ReLU(),
-            MaxPool(2),
-            Flatten(),
-            Dense(120),
-            ReLU(),
-            Dense(84),
-            ReLU(),
-            Dense(10),
-        ),
-        description="LeNet-5 with ReLU and max-pooling",
-    ),
-    "deep": Architecture(
-        "deep",
-        (
-            Conv(32, 3, pad=1),
-            ReLU(),
-            Conv(32, 3, pad=1),
-            ReLU(),
-            MaxPool(2),
-            Conv(64, 3, pad=1),
-            ReLU(),
-            Conv(64, 3, pad=1),
-            ReLU(),
-            MaxPool(2),
-            Flatten(),
-            Dense(256),
-            ReLU(),
-            Dropout(0.5),
-            Dense(10),
-        ),
-        description="VGG-style: 2x(conv 32@3x3), pool, 2x(conv 64@3x3), pool, FC 256, "
-        "dropout, FC 10",
-    ),
-}
-
-DEFAULT_ARCHITECTURE = "deep"
-
-
-def get_architecture(arch: str | Architecture) -> Architecture:
-    if isinstance(arch, Architecture):
-        return arch
-    try:
-        return ARCHITECTURES[arch]
-    except KeyError:
-        raise ArchitectureError(
-            f"unknown architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)}"
-        ) from None

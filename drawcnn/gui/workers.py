@@ -14,17 +14,13 @@ from __future__ import annotations
 
 import threading
 import time
-import traceback
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from ..errors import DrawCNNError
 from ..training import RunCallbacks, TrainConfig, TrainData, run_training
+from .reporting import bug_report
 
-
-def bug_report(exc: BaseException) -> str:
-    """The text shown for an exception nobody expected: type, message, where it happened."""
-    return f"{type(exc).__name__}: {exc}\n\n{''.join(traceback.format_exception(exc, limit=-6))}"
 
 class TrainWorker(QObject):
     """Runs ``fit`` on ``net`` (a copy!) in its thread; see the module docstring."""
@@ -68,6 +64,22 @@ class TrainWorker(QObject):
                                         callbacks, self.stop_event, self.pause_event))
 
 
+class ProgressThrottle:
+    """``throttle(done, total)`` calls ``emit(done, total)`` at most every ``interval``
+    seconds, and always for the last step: a queued signal per byte or per step would flood
+    the GUI thread's event queue."""
+
+    def __init__(self, emit, interval: float = 0.05):
+        self.emit, self.interval = emit, interval
+        self._last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if now - self._last >= self.interval or done >= total:
+            self._last = now
+            self.emit(int(done), int(total))
+
+
 class DownloadWorker(QObject):
     """Fetches a dataset (``load_dataset(..., download=True)``) with progress and cancel."""
 
@@ -79,16 +91,10 @@ class DownloadWorker(QObject):
         super().__init__()
         self.name, self.data_dir = name, data_dir
         self.stop_event = threading.Event()
-        self._last = 0.0
+        self._progress = ProgressThrottle(self.progress.emit)
 
     def cancel(self) -> None:
         self.stop_event.set()
-
-    def _progress(self, done: int, total: int) -> None:
-        now = time.perf_counter()
-        if now - self._last >= 0.05 or done >= total:
-            self._last = now
-            self.progress.emit(int(done), int(total))
 
     @Slot()
     def run(self) -> None:

@@ -1,4 +1,5 @@
-"""Live prediction: the top guess, large, with its confidence, and bars for all ten digits."""
+"""Live prediction: the top guess, large, with its confidence, and bars for all ten digits,
+each with its value. A value's text is set only when its rounded percentage changes."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from .. import theme
+from .help import HelpButton
+from .mosaic import Labels
 
 #: Below this top probability the guess is shown as unsure (a scribble is not a digit).
 UNSURE = 0.6
@@ -22,6 +27,15 @@ def describe(probs: np.ndarray | None) -> tuple[str, str]:
         second = int(np.argsort(probs)[-2])
         return f"{k}?", f"Not sure: {p:.0%} ({second}: {float(probs[second]):.0%})"
     return str(k), (">99.9% confident" if p > 0.999 else f"{p:.1%} confident")
+
+
+def bar_label(p: float) -> str:
+    """The text over a bar: whole percent, '<1%' for a sliver, nothing for ~0."""
+    if p < 0.001:
+        return ""
+    if p < 0.01:
+        return "<1%"
+    return f"{p:.0%}"
 
 
 class ProbabilitiesPanel(QWidget):
@@ -45,20 +59,28 @@ class ProbabilitiesPanel(QWidget):
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(False, False)
         self.plot.hideButtons()
-        self.plot.setYRange(0, 1, padding=0.02)
+        self.plot.setYRange(0, 1.16, padding=0.02)  # room for the value over a full bar
         self.plot.setXRange(-0.6, 9.6, padding=0)
         self.plot.setMinimumHeight(140)
         self.plot.setMinimumWidth(280)
         ax = self.plot.getAxis("bottom")
         ax.setTicks([[(i, str(i)) for i in range(10)]])
         self.plot.getAxis("left").setTicks([[(0, "0"), (0.5, "50%"), (1, "100%")]])
+        self.plot.setLabel("bottom", "digit")
+        self.plot.setLabel("left", "probability")
         self.plot.showGrid(y=True, alpha=0.2)
         self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7)
         self.plot.addItem(self.bars)
+        self.values = Labels(anchor=(0.5, 1.0), color=theme.plot_colors()[1])
+        self.values.set_labels([""] * 10, [(i, 0.0) for i in range(10)])
+        self.plot.addItem(self.values)
+        self._shown = [("", 0.0)] * 10
+        self.help_button = HelpButton("probabilities")
         self._base = QColor("#7f8fa6")
         self._top = QColor("#e1553d")
 
         top = QVBoxLayout()
+        top.addWidget(self.help_button, 0, Qt.AlignLeft)
         top.addWidget(self.digit)
         top.addWidget(self.caption)
         lay = QHBoxLayout(self)
@@ -80,10 +102,35 @@ class ProbabilitiesPanel(QWidget):
         if probs is not None:
             brushes[int(np.argmax(heights))] = self._top
         self.bars.setOpts(height=heights, brushes=brushes)
+        shown = [(bar_label(float(p)), round(float(p), 2)) for p in heights]
+        if shown != self._shown:  # one repaint of all ten values, only when one changed
+            self._shown = shown
+            self.values.set_labels([t for t, _ in shown],
+                                   [(i, y if t else 0.0) for i, (t, y) in enumerate(shown)])
+
+    def value_texts(self) -> list[str]:
+        return list(self.values.texts)
 
     def apply_theme(self, background: QColor, foreground: QColor) -> None:
-        self.plot.setBackground(background)
-        for name in ("left", "bottom"):
-            ax = self.plot.getAxis(name)
-            ax.setPen(foreground)
-            ax.setTextPen(foreground)
+        theme.style_plot(self.plot, background, foreground)
+        self.values.set_color(foreground)
+
+    def set_reading(self, reading) -> None:
+        """Show a ``reading.Reading``: its digit; "not a digit" with the closest one greyed
+        when the network declines to name one; "Nothing drawn" for an empty canvas."""
+        drawn = reading is not None and reading.model_input is not None
+        self.set_probabilities(reading.probabilities if drawn else None)
+        self.digit.setStyleSheet("")
+        self.digit.setToolTip("")
+        if reading is None or reading.digit is not None:
+            return
+        closest = reading.closest
+        self.digit.setText("–" if closest is None else str(closest))
+        if drawn:
+            self.digit.setStyleSheet("color: #9a9a9a;")
+            self.digit.setToolTip(f"closest digit: {closest}")
+            self.caption.setText(f"<b>not a digit</b><br><small>{reading.reason}</small>"
+                                 if reading.reason != "not a digit" else "<b>not a digit</b>")
+        else:
+            self.caption.setText(reading.reason[:1].upper() + reading.reason[1:])
+
