@@ -52,6 +52,17 @@ def split(pd, fold: int):
     return train, held[:5], held[5:]
 
 
+def training_record(meta: dict, args, mnist_test: float, alpha: float, init: str) -> dict:
+    """The file's training summary: this stage on top of the stages before it."""
+    return {"stage": "readings: dense head on MNIST + pen digits + non-digits (outlier "
+                     "exposure), tools/train_readings.py", "architecture": args.arch,
+            "init": init, "steps": args.steps, "batch_size": args.batch, "lr": args.lr,
+            "neg_share": args.neg_share, "pen_share": args.pen_share,
+            "head_only": bool(args.head_only), "blend": alpha, "fold": args.fold,
+            "test_accuracy": float(mnist_test), "test_images": 10000,
+            "previous_training": meta.get("training")}
+
+
 def blend(base, tuned, alpha: float):
     """base + alpha * (tuned - base), weight by weight (both from the same starting point)."""
     pb, pt = base.get_params(), tuned.get_params()
@@ -263,6 +274,7 @@ def main(argv=None) -> int:
             print(f"NOT saved: MNIST test {mn:.4f} < {need}", flush=True)
         else:
             net.metadata.update(prior)
+            net.metadata["training"] = training_record(net.metadata, args, mn, alpha, init)
             net.metadata["reading"] = {
                 "min_confidence": threshold,
                 "calibration": "top-probability threshold maximising digits read right + "
