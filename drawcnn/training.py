@@ -245,9 +245,10 @@ FINE_TUNE_STROKES = 500
 FINE_TUNE_NEGATIVES = 300
 
 
-def _replay_images(seed: int, data_dir=None) -> np.ndarray:
+def _replay_images(seed: int, data_dir=None, exclude_writers=()) -> np.ndarray:
     """Replay inputs: MNIST training digits, other writers' pen digits rendered the app's way
-    and generated non-digits, each part left out when its data is not found."""
+    (``exclude_writers`` left out: a measurement must not replay the person it tests) and
+    generated non-digits, each part left out when its data is not found."""
     from .data import load_dataset
     from .data.negatives import GROUPS, make_negatives
     from .data.pendigits import CANVAS, load_pendigits
@@ -263,6 +264,7 @@ def _replay_images(seed: int, data_dir=None) -> np.ndarray:
         pass
     try:
         pd = load_pendigits(data_dir=data_dir)
+        pd = pd.subset(~np.isin(pd.writers, list(exclude_writers)))
         pick = rng.choice(len(pd), min(FINE_TUNE_STROKES, len(pd)), replace=False)
         parts.append(render_batch([pd.strokes[i] for i in pick], None, CANVAS))
     except DataError:

@@ -29,7 +29,7 @@ from drawcnn.data.pendigits import CANVAS, load_pendigits, split_writers
 from drawcnn.data.stroke_augment import render_batch
 from drawcnn.engine import evaluate, load_network, save_network
 from drawcnn.errors import DataError
-from drawcnn.training import fine_tune, split_validation
+from drawcnn.training import _replay_images, fine_tune, split_validation
 
 MIN_MNIST = {"deep": 0.995, "lenet": 0.990, "simple": 0.989}
 
@@ -112,7 +112,8 @@ def personal(net, pd, writers, x_plain, threshold, seed=0):
         rest = np.setdiff1d(idx, teach)
         before = digit_stats(net, x_plain[rest], pd.labels[rest], threshold)[0]["right"]
         t0 = time.perf_counter()
-        tuned = fine_tune(net, x_plain[teach][:, 0], pd.labels[teach], seed=seed)
+        replay = _replay_images(seed, exclude_writers=[w])  # never the writer under test
+        tuned = fine_tune(net, x_plain[teach][:, 0], pd.labels[teach], seed=seed, replay=replay)
         secs = time.perf_counter() - t0
         after = digit_stats(tuned, x_plain[rest], pd.labels[rest], threshold)[0]["right"]
         rows.append({"writer": w, "test": int(len(rest)), "before": before, "after": after,
