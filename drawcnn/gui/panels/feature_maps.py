@@ -1,14 +1,15 @@
 """Every layer's output for the current drawing, updated live while drawing.
 
-Each layer is ONE mosaic ImageItem of its channels (1 px separators) with its name and shape;
-dense layers are heat strips. The user picks which layers to show from the "Layers" menu.
+Each layer is ONE mosaic ImageItem of its channels (1 px separators) with its name, shape and
+colour bar; dense layers are heat strips, the ten-class output strip labelled with its digits.
+The user picks which layers to show from the "Layers" menu.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -21,20 +22,39 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from . import viz
+from .help import HelpButton
+from .help_texts import DIVERGING_LEGEND, SEQUENTIAL_LEGEND
 from .mosaic import MosaicItem, on_screen
 
 HIDDEN_BY_DEFAULT = ("flatten", "dropout")
 MAX_ROW_HEIGHT = 240
 MIN_ROW_HEIGHT = 22
-TITLE_HEIGHT = 20
+TITLE_HEIGHT = MosaicItem.HEADER_HEIGHT  # the title row: name, shape and colour bar
 
 
 def shape_text(shape) -> str:
     return "×".join(str(int(s)) for s in shape)
 
 
+def class_strip(layers, name: str, n_classes: int = 10) -> bool:
+    """True for the network's output strip (the last layer, ``n_classes`` wide: the logits)."""
+    return bool(layers) and layers[-1][0] == name and tuple(layers[-1][2]) == (n_classes,)
+
+
+def index_mosaic(shape) -> np.ndarray:
+    """The mosaic of flat cell indices (-1 in gaps), laid out as MosaicItem.set_data lays out
+    a layer of this shape: pixel (y, x) of a layer's image -> the cell drawn there."""
+    flat = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)
+    if len(shape) == 3:
+        return viz.tile(flat, aspect=4.0, fill=-1, dtype=np.int64)
+    return viz.tile(flat.reshape(-1, 1, 1), cols=min(flat.size, 64), sep=0, fill=-1,
+                    dtype=np.int64)
+
+
 class FeatureMapsPanel(QWidget):
     visible_layers_changed = Signal(list)
+    cell_clicked = Signal(str, tuple)  # (layer, (channel, row, col) or (unit,))
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -56,23 +76,35 @@ class FeatureMapsPanel(QWidget):
         self.per_channel_box.setToolTip("Normalise every channel on its own (shows weak maps)")
         self.per_channel_box.toggled.connect(self._set_per_channel)
         self.info = QLabel("")
+        self.help_button = HelpButton("feature_maps")
         bar = QHBoxLayout()
         bar.addWidget(self.layers_button)
         bar.addWidget(self.per_channel_box)
         bar.addStretch(1)
         bar.addWidget(self.info)
+        bar.addWidget(self.help_button)
+        self.legend = QLabel(f"<small>Colours: {DIVERGING_LEGEND} (convolution, dense); "
+                             f"{SEQUENTIAL_LEGEND} (after ReLU, pooling). The bar by each "
+                             "layer gives its scale.</small>")
+        self.legend.setObjectName("feature_maps_legend")
+        self.legend.setWordWrap(True)
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.ci.setContentsMargins(2, 2, 2, 2)
         self.graphics.ci.setSpacing(1)
+        self.graphics.scene().sigMouseClicked.connect(self._on_click)
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.scroll.setWidget(self.graphics)
         self.scroll.verticalScrollBar().valueChanged.connect(lambda _: self._show(True))
+        # Row heights follow the viewport's width, which settles after this panel's resize
+        self.scroll.viewport().installEventFilter(self)
+        self._fit_width = 0
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addLayout(bar)
+        lay.addWidget(self.legend)
         lay.addWidget(self.scroll, 1)
 
     # ------------------------------------------------------------------ layers
@@ -145,6 +177,11 @@ class FeatureMapsPanel(QWidget):
             item = MosaicItem(self.graphics.ci, 2 * i, f"<b>{name}</b> {shape_text(shapes[name])}")
             if self._fg is not None:
                 item.set_title_color(self._fg)
+            if class_strip(self._layers, name):  # the logits: label each cell with its digit
+                n = shapes[name][0]
+                item.set_captions([str(d) for d in range(n)], [(d + 0.5, 0.5) for d in range(n)])
+                item.set_title(f"<b>{name}</b> {shape_text(shapes[name])}: one score (logit) "
+                               "per digit")
             self._items[name] = item
         self.info.setText(f"{len(self._visible)} of {len(self._layers)} layers")
         self._show()
@@ -198,8 +235,16 @@ class FeatureMapsPanel(QWidget):
         if relayout:
             self._fit_heights()
 
+    def eventFilter(self, obj, ev):
+        if (ev.type() == QEvent.Resize and obj is self.scroll.viewport()
+                and obj.width() != self._fit_width):
+            self._fit_heights()
+            self._show(only_stale=True)
+        return False
+
     def _fit_heights(self) -> None:
-        width = max(self.scroll.viewport().width() - 8, 100)
+        self._fit_width = self.scroll.viewport().width()
+        width = max(self._fit_width - 8, 100)
         layout = self.graphics.ci.layout
         total = 4
         for i, item in enumerate(self._items.values()):
@@ -214,6 +259,26 @@ class FeatureMapsPanel(QWidget):
         super().resizeEvent(ev)
         self._fit_heights()
         self._show(only_stale=True)
+
+    def cell_at(self, name: str, x: float, y: float) -> tuple | None:
+        """The cell of layer ``name`` drawn at pixel (x, y) of its mosaic, None in a gap."""
+        shape = {n: s for n, _, s in self._layers}[name]
+        ids = index_mosaic(shape)
+        item = self._items.get(name)
+        if item is None or item.shape != ids.shape[:2]:
+            return None
+        c, r = int(np.floor(x)), int(np.floor(y))
+        if not (0 <= r < ids.shape[0] and 0 <= c < ids.shape[1]) or ids[r, c] < 0:
+            return None
+        return tuple(int(v) for v in np.unravel_index(int(ids[r, c]), shape))
+
+    def _on_click(self, ev) -> None:
+        for name, item in self._items.items():
+            p = item.image.mapFromScene(ev.scenePos())
+            cell = self.cell_at(name, p.x(), p.y()) if item.mosaic is not None else None
+            if cell is not None:
+                self.cell_clicked.emit(name, cell)
+                return
 
     def apply_theme(self, background, foreground) -> None:
         self._fg = foreground

@@ -12,6 +12,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QWidget
 
+from .help import HelpButton
+
 STAGES = (
     ("input", "as drawn"),
     ("rendered", "MNIST width"),
@@ -61,6 +63,8 @@ class InputView(QWidget):
             lay.addWidget(img, 0, col)
             lay.addWidget(cap, 1, col)
             self.images[key] = img
+        self.help_button = HelpButton("input_view")
+        lay.addWidget(self.help_button, 0, len(STAGES), Qt.AlignTop)
         self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)
 
     def set_steps(self, steps: dict | None) -> None:

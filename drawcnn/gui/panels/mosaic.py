@@ -2,15 +2,20 @@
 
 Shared by the feature-map, filter and edge-filter panels. Values are mapped with a diverging
 blue-white-red map symmetric around 0 when the data has negatives, else a sequential map
-from 0 to the maximum.
+from 0 to the maximum. A small colour bar beside the title gives the scale; the levels snap to
+round numbers (``viz.nice_levels``), so the bar is repainted only when the range crosses one,
+not on every mouse move.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QImage
 
 from . import viz
+from .help_texts import DIVERGING_LEGEND, SEQUENTIAL_LEGEND
 
 DIVERGING = viz.diverging_lut()
 SEQUENTIAL = viz.sequential_lut()
@@ -31,6 +36,7 @@ def prepare(data: np.ndarray, per_channel: bool = False, aspect: float = 4.0,
     if per_channel and a.ndim == 3:
         a = viz.normalize_channels(a)
     levels, diverging = viz.auto_levels(a)
+    levels = viz.nice_levels(levels)
     idx = viz.to_index(a, levels, GAP)
     if idx.ndim == 1:
         width = min(idx.size, 64) if cols is None else cols
@@ -46,14 +52,98 @@ def on_screen(widget) -> bool:
     return widget.isVisible() and not widget.visibleRegion().isEmpty()
 
 
-class MosaicItem:
-    """A ViewBox holding one ImageItem, with a title LabelItem above it (both in a layout)."""
+def _lut_image(lut: np.ndarray) -> QImage:
+    rgba = np.ascontiguousarray(lut[None, :, :4])
+    return QImage(rgba.data, rgba.shape[1], 1, rgba.shape[1] * 4,
+                  QImage.Format_RGBA8888).copy()
 
-    def __init__(self, layout: pg.GraphicsLayout, row: int, title: str, col: int = 0):
+
+class ColorBar(pg.GraphicsWidget):
+    """A small horizontal colour bar: low end, the colour ramp, high end (0 ticked when the
+    map is diverging). Painted by hand (a few rectangles and two texts) and repainted only
+    when :meth:`set_levels` gets a different range."""
+
+    WIDTH, HEIGHT, TEXT = 150, 16, 40
+    _ramps: dict = {}
+
+    def __init__(self, width: int = WIDTH):
+        super().__init__()
+        self.width_px = width
+        self.text_px = min(self.TEXT, max(24, width // 3))
+        self.setMinimumSize(width, self.HEIGHT)
+        self.setMaximumSize(width, self.HEIGHT)
+        self.levels: tuple[float, float] | None = None
+        self.diverging = True
+        self.relative = False
+        self.color = QColor(pg.mkColor(pg.getConfigOption("foreground")))
+        self.font = QFont()
+        self.font.setPointSizeF(7.5)
+        self.repaints = 0
+
+    def labels(self) -> tuple[str, str]:
+        if self.levels is None:
+            return "", ""
+        if self.relative:  # each channel scaled to its own maximum
+            return ("−max" if self.diverging else "0"), "max"
+        return viz.format_level(self.levels[0]), viz.format_level(self.levels[1])
+
+    def set_levels(self, levels, diverging: bool, relative: bool = False) -> bool:
+        """Show ``levels``; False (and no repaint) when nothing changed."""
+        new = (float(levels[0]), float(levels[1]))
+        if new == self.levels and diverging == self.diverging and relative == self.relative:
+            return False
+        self.levels, self.diverging, self.relative = new, bool(diverging), bool(relative)
+        scale = "each channel scaled to its own maximum" if relative else \
+            f"from {self.labels()[0]} to {self.labels()[1]}"
+        self.setToolTip(f"{DIVERGING_LEGEND if diverging else SEQUENTIAL_LEGEND} ({scale})")
+        self.repaints += 1
+        self.update()
+        return True
+
+    def set_color(self, color) -> None:
+        self.color = QColor(pg.mkColor(color))
+        self.update()
+
+    def paint(self, p, *_):
+        if self.levels is None:
+            return
+        ramps = ColorBar._ramps
+        if not ramps:
+            ramps[True], ramps[False] = _lut_image(DIVERGING), _lut_image(SEQUENTIAL)
+        w, h, t = self.width_px, self.HEIGHT, self.text_px
+        bar = QRectF(t + 3, 3, w - 2 * t - 6, h - 6)
+        p.drawImage(bar, ramps[self.diverging])
+        p.setPen(self.color)
+        p.drawRect(bar)
+        if self.diverging:
+            mid = bar.center().x()
+            p.drawLine(mid, bar.bottom(), mid, h)
+        p.setFont(self.font)
+        lo, hi = self.labels()
+        p.drawText(QRectF(0, 0, t, h), Qt.AlignRight | Qt.AlignVCenter, lo)
+        p.drawText(QRectF(w - t, 0, t, h), Qt.AlignLeft | Qt.AlignVCenter, hi)
+
+
+class MosaicItem:
+    """A ViewBox holding one ImageItem, with a header above it: a title LabelItem and a
+    :class:`ColorBar` (all in a pyqtgraph layout)."""
+
+    HEADER_HEIGHT = 22
+
+    def __init__(self, layout: pg.GraphicsLayout, row: int, title: str, col: int = 0,
+                 bar_width: int = ColorBar.WIDTH):
+        self.header = layout.addLayout(row=row, col=col)
+        self.header.setContentsMargins(0, 0, 0, 0)
+        self.header.setSpacing(0)
+        self.header.setMaximumHeight(self.HEADER_HEIGHT)  # the image gets the rest
         self.title = pg.LabelItem(title, justify="left", size="9pt")
+        self.colorbar = ColorBar(bar_width)
+        self.header.addItem(self.title, row=0, col=0)
+        self.header.addItem(self.colorbar, row=0, col=1)
         self._title_text = title
         self._color = None
-        layout.addItem(self.title, row=row, col=col)
+        self.captions: list[pg.TextItem] = []
+        self.caption_room = 0.0  # data units kept free above the image for captions
         self.view = pg.ViewBox(lockAspect=True, invertY=True, enableMouse=False,
                                enableMenu=False, defaultPadding=0.01)
         layout.addItem(self.view, row=row + 1, col=col)
@@ -73,6 +163,40 @@ class MosaicItem:
     def set_title_color(self, color) -> None:
         self._color = color
         self.set_title(self._title_text)
+        self.colorbar.set_color(color)
+        if not getattr(self, "_captions_inside", True):
+            for c in self.captions:
+                c.setColor(color)
+
+    def set_captions(self, texts, positions, anchor=(0.5, 0.5), room: float = 0.0,
+                     inside: bool = True) -> None:
+        """Fixed labels at data ``positions`` (tile names, digits). ``inside``: drawn over the
+        image (dark text on a pale box); else on the background in the title colour, with
+        ``room`` data units kept free above the image for them."""
+        for c in self.captions:
+            self.view.removeItem(c)
+        self.captions = []
+        self._captions_inside = inside
+        for text, (x, y) in zip(texts, positions, strict=True):
+            if inside:
+                item = pg.TextItem(str(text), color=(20, 20, 20), anchor=anchor,
+                                   fill=(255, 255, 255, 190))
+            else:
+                item = pg.TextItem(str(text), color=self._color or self.colorbar.color,
+                                   anchor=anchor)
+            item.setPos(float(x), float(y))
+            self.view.addItem(item)
+            self.captions.append(item)
+        if room != self.caption_room:
+            self.caption_room = room
+            self._fit_range()
+
+    def caption_texts(self) -> list[str]:
+        return [c.toPlainText() for c in self.captions]
+
+    def _fit_range(self) -> None:
+        h, w = self.shape
+        self.view.setRange(xRange=(0, w), yRange=(-self.caption_room, h), padding=0.01)
 
     def set_data(self, data: np.ndarray | None, per_channel: bool = False,
                  aspect: float = 4.0, cols: int | None = None) -> None:
@@ -81,25 +205,29 @@ class MosaicItem:
             self.mosaic = None
             return
         rgba, levels, diverging = prepare(data, per_channel, aspect, cols)
-        self._set_rgba(rgba, levels, diverging)
+        self._set_rgba(rgba, levels, diverging, per_channel and np.ndim(data) == 3)
 
     def show_image(self, img: np.ndarray, levels, diverging: bool) -> None:
-        """Show a ready (H, W) float mosaic (NaN gaps) with the given levels."""
+        """Show a ready (H, W) float mosaic (NaN gaps) with the given levels (widened to
+        round numbers, as the colour bar shows them)."""
+        levels = viz.nice_levels(levels)
         rgba = viz.colorize(img, levels, DIVERGING if diverging else SEQUENTIAL)
         self._set_rgba(rgba, levels, diverging)
 
-    def _set_rgba(self, rgba: np.ndarray, levels, diverging: bool) -> None:
+    def _set_rgba(self, rgba: np.ndarray, levels, diverging: bool,
+                  relative: bool = False) -> None:
         # Ready RGBA bytes: much cheaper per frame than pyqtgraph's float + LUT path.
         self.mosaic = rgba
         self.levels, self.diverging = levels, diverging
         img = rgba
         first = self.shape != img.shape[:2]
         self.image.setImage(rgba, levels=(0, 255), autoLevels=False)
+        self.colorbar.set_levels(levels, diverging, relative)
         if first:
             self.shape = img.shape[:2]
-            self.view.setRange(xRange=(0, img.shape[1]), yRange=(0, img.shape[0]), padding=0.01)
+            self._fit_range()
 
     def aspect(self) -> float:
-        """height / width of the current mosaic."""
+        """height / width of the current mosaic (with the room kept for captions)."""
         h, w = self.shape
-        return h / max(w, 1)
+        return (h + self.caption_room) / max(w, 1)

@@ -1,4 +1,5 @@
-"""Live prediction: the top guess, large, with its confidence, and bars for all ten digits."""
+"""Live prediction: the top guess, large, with its confidence, and bars for all ten digits,
+each with its value. A value's text is set only when its rounded percentage changes."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from .. import theme
+from .help import HelpButton
 
 #: Below this top probability the guess is shown as unsure (a scribble is not a digit).
 UNSURE = 0.6
@@ -22,6 +26,15 @@ def describe(probs: np.ndarray | None) -> tuple[str, str]:
         second = int(np.argsort(probs)[-2])
         return f"{k}?", f"Not sure: {p:.0%} ({second}: {float(probs[second]):.0%})"
     return str(k), (">99.9% confident" if p > 0.999 else f"{p:.1%} confident")
+
+
+def bar_label(p: float) -> str:
+    """The text over a bar: whole percent, '<1%' for a sliver, nothing for ~0."""
+    if p < 0.001:
+        return ""
+    if p < 0.01:
+        return "<1%"
+    return f"{p:.0%}"
 
 
 class ProbabilitiesPanel(QWidget):
@@ -45,20 +58,31 @@ class ProbabilitiesPanel(QWidget):
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(False, False)
         self.plot.hideButtons()
-        self.plot.setYRange(0, 1, padding=0.02)
+        self.plot.setYRange(0, 1.16, padding=0.02)  # room for the value over a full bar
         self.plot.setXRange(-0.6, 9.6, padding=0)
         self.plot.setMinimumHeight(140)
         self.plot.setMinimumWidth(280)
         ax = self.plot.getAxis("bottom")
         ax.setTicks([[(i, str(i)) for i in range(10)]])
         self.plot.getAxis("left").setTicks([[(0, "0"), (0.5, "50%"), (1, "100%")]])
+        self.plot.setLabel("bottom", "digit")
+        self.plot.setLabel("left", "probability")
         self.plot.showGrid(y=True, alpha=0.2)
         self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7)
         self.plot.addItem(self.bars)
+        self.values: list[pg.TextItem] = []
+        for i in range(10):
+            t = pg.TextItem("", anchor=(0.5, 1.0), color=theme.plot_colors()[1])
+            t.setPos(i, 0.0)
+            self.plot.addItem(t)
+            self.values.append(t)
+        self._shown = [("", 0.0)] * 10
+        self.help_button = HelpButton("probabilities")
         self._base = QColor("#7f8fa6")
         self._top = QColor("#e1553d")
 
         top = QVBoxLayout()
+        top.addWidget(self.help_button, 0, Qt.AlignLeft)
         top.addWidget(self.digit)
         top.addWidget(self.caption)
         lay = QHBoxLayout(self)
@@ -80,13 +104,21 @@ class ProbabilitiesPanel(QWidget):
         if probs is not None:
             brushes[int(np.argmax(heights))] = self._top
         self.bars.setOpts(height=heights, brushes=brushes)
+        for i, (item, p) in enumerate(zip(self.values, heights, strict=True)):
+            text = bar_label(float(p))
+            y = round(float(p), 2) if text else 0.0  # moves in 1% steps, as its text does
+            if (text, y) != self._shown[i]:  # most bars keep their text from frame to frame
+                self._shown[i] = (text, y)
+                item.setText(text)
+                item.setPos(i, y)
+
+    def value_texts(self) -> list[str]:
+        return [t.toPlainText() for t in self.values]
 
     def apply_theme(self, background: QColor, foreground: QColor) -> None:
-        self.plot.setBackground(background)
-        for name in ("left", "bottom"):
-            ax = self.plot.getAxis(name)
-            ax.setPen(foreground)
-            ax.setTextPen(foreground)
+        theme.style_plot(self.plot, background, foreground)
+        for item in self.values:
+            item.setColor(foreground)
 
     def set_reading(self, reading) -> None:
         """Show a ``reading.Reading``: its digit; "not a digit" with the closest one greyed

@@ -1,0 +1,144 @@
+"""The explanation docks and when they do their work.
+
+``add_explain_docks(window, controller)`` adds four docks (Neuron inspector, Logits → loss,
+Why this digit, What filters want to see) and an ``ExplainHub`` that feeds them:
+
+* per reading (live while drawing) only the cheap views, and only when they can be seen: the
+  inspector (array slicing) and the softmax trace (reuses the update's activations);
+* the Why overlays (two backward passes and 49 forward passes) when the pen is lifted and
+  their dock can be seen, in a worker thread;
+* activation maximisation when asked, in a worker thread, cached per network.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtWidgets import QDockWidget
+
+from .panels.inspector import NeuronInspector
+from .panels.maximize import MaximizeGallery
+from .panels.mosaic import on_screen
+from .panels.softmax_trace import SoftmaxTraceView
+from .panels.why import WhyView
+
+PEN_DOWN = (QEvent.MouseButtonPress, QEvent.TabletPress)
+PEN_UP = (QEvent.MouseButtonRelease, QEvent.TabletRelease)
+
+
+class ExplainHub(QObject):
+    def __init__(self, window, controller):
+        super().__init__(window)
+        self.window, self.controller = window, controller
+        self.inspector = NeuronInspector()
+        self.softmax = SoftmaxTraceView()
+        self.why = WhyView()
+        self.maximize = MaximizeGallery()
+        self.pen_down = False
+        self._stale = {"inspector": True, "softmax": True, "why": True}
+        self.docks = self._make_docks()
+        c = controller
+        c.reading_changed.connect(self._on_reading)
+        c.weights_changed.connect(self._on_weights)
+        window.feature_maps.cell_clicked.connect(self.show_cell)
+        self.softmax.label_changed.connect(
+            lambda d: self.why.target_box.setCurrentIndex(0 if d is None else d + 1))
+        for panel in (self.why, self.maximize):
+            panel.error.connect(c.report_error)
+        window.canvas.installEventFilter(self)
+        window.installEventFilter(self)
+        self._on_weights(c.net)
+
+    def _dock(self, key: str, title: str, widget, area) -> QDockWidget:
+        w = self.window
+        d = QDockWidget(title, w)
+        d.setObjectName(f"dock_{key}")  # saveState/restoreState remember it
+        d.setWidget(widget)
+        d.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable
+                      | QDockWidget.DockWidgetClosable)
+        w.addDockWidget(area, d)
+        w.docks[key] = d  # listed in the View menu with the other panels
+        return d
+
+    def _make_docks(self) -> dict[str, QDockWidget]:
+        w = self.window
+        left, right = Qt.LeftDockWidgetArea, Qt.RightDockWidgetArea
+        why = self._dock("why", "Why this digit", self.why, left)
+        insp = self._dock("inspector", "Neuron inspector", self.inspector, left)
+        w.tabifyDockWidget(why, insp)
+        why.raise_()
+        loss = self._dock("softmax", "Logits → loss", self.softmax, Qt.BottomDockWidgetArea)
+        if "input" in w.docks:
+            w.tabifyDockWidget(w.docks["input"], loss)
+            w.docks["input"].raise_()
+        maxi = self._dock("maximize", "What filters want to see", self.maximize, right)
+        if "edges" in w.docks:
+            w.tabifyDockWidget(w.docks["edges"], maxi)
+        w.docks.get("feature_maps", maxi).raise_()
+        w.resizeDocks([why], [540], Qt.Horizontal)
+        docks = {"why": why, "inspector": insp, "softmax": loss, "maximize": maxi}
+        for key, d in docks.items():
+            d.visibilityChanged.connect(
+                lambda visible, k=key: visible and QTimer.singleShot(0, lambda: self._catch_up(k)))
+        return docks
+
+    # ------------------------------------------------------------------ events
+    def eventFilter(self, obj, ev):
+        kind = ev.type()
+        if obj is self.window.canvas:
+            if kind in PEN_DOWN:
+                self.pen_down = True
+            elif kind in PEN_UP:
+                self.pen_down = False
+                QTimer.singleShot(120, lambda: self._catch_up("why"))
+        elif obj is self.window and kind == QEvent.Close:
+            self.why.runner.shutdown()
+            self.maximize.shutdown()
+        return False
+
+    def _visible(self, key: str) -> bool:
+        return on_screen(self.docks[key].widget())
+
+    def _on_weights(self, net) -> None:
+        self.why.set_network(net)
+        self.maximize.set_network(net)
+
+    def _on_reading(self, reading) -> None:
+        for key in self._stale:
+            self._stale[key] = True
+        for key in ("inspector", "softmax"):  # cheap: live while drawing
+            if self._visible(key):
+                self._catch_up(key)
+        if not self.pen_down and self._visible("why"):
+            self._catch_up("why")
+
+    def _catch_up(self, key: str) -> None:
+        if not self._stale.get(key) or (key == "why" and self.pen_down):
+            return
+        self._stale[key] = False
+        c = self.controller
+        r = c.reading
+        image = None if r is None else r.model_input
+        acts = None if r is None else r.activations
+        if key == "inspector":
+            self.inspector.set_context(c.net, image, acts)
+        elif key == "softmax":
+            self.softmax.set_context(c.net, image, acts)
+        elif key == "why":
+            self.why.set_context(c.net, image, None if image is None else r.probabilities)
+            self.why.request()
+
+    def show_cell(self, layer: str, index) -> None:
+        """A feature-map cell was clicked: show its arithmetic."""
+        dock = self.docks["inspector"]
+        dock.show()
+        dock.raise_()
+        self._stale["inspector"] = True
+        self._catch_up("inspector")
+        self.inspector.inspect(layer, index)
+
+
+def add_explain_docks(window, controller) -> ExplainHub:
+    """Add the explanation docks to ``window`` (registered in ``window.docks``)."""
+    hub = ExplainHub(window, controller)
+    window.explain = hub
+    return hub
