@@ -227,7 +227,9 @@ def last_conv_layer(net) -> str:
 
 
 def grad_cam(net, x, target: int, layer: str | None = None) -> np.ndarray:
-    """(H, W) at ``layer``'s resolution: ReLU(sum_k alpha_k A_k), alpha_k = mean d logit/d A_k."""
+    """(H, W) at ``layer``'s resolution: ReLU(sum_k alpha_k A_k), alpha_k = mean d logit/d A_k,
+    A = the output of ``layer`` (default: the last conv layer). Pass the ReLU after a conv
+    layer for the rectified maps of the Grad-CAM paper (what the GUI shows)."""
     layer = layer or last_conv_layer(net)
     if len(net.arch.output_shapes()[net.layer_index(layer)]) != 3:
         raise ValueError(f"Grad-CAM needs a layer with feature maps; {layer} has none")

@@ -1,7 +1,8 @@
 """The explanation docks and when they do their work.
 
-``add_explain_docks(window, controller)`` adds four docks (Neuron inspector, Logits → loss,
-Why this digit, What filters want to see) and an ``ExplainHub`` that feeds them:
+``add_explain_docks(window, controller)`` adds an "Explain" dock (tabs: Why this digit, Neuron
+inspector, Logits → loss) and a "What filters want to see" dock, and an ``ExplainHub`` that
+feeds them:
 
 * per reading (live while drawing) only the cheap views, and only when they can be seen: the
   inspector (array slicing) and the softmax trace (reuses the update's activations);
@@ -13,7 +14,7 @@ Why this digit, What filters want to see) and an ``ExplainHub`` that feeds them:
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtWidgets import QDockWidget
+from PySide6.QtWidgets import QDockWidget, QTabWidget, QWidget
 
 from .panels.inspector import NeuronInspector
 from .panels.maximize import MaximizeGallery
@@ -35,6 +36,7 @@ class ExplainHub(QObject):
         self.maximize = MaximizeGallery()
         self.pen_down = False
         self._stale = {"inspector": True, "softmax": True, "why": True}
+        self.pages: dict[str, QWidget] = {}
         self.docks = self._make_docks()
         c = controller
         c.reading_changed.connect(self._on_reading)
@@ -48,38 +50,50 @@ class ExplainHub(QObject):
         window.installEventFilter(self)
         self._on_weights(c.net)
 
-    def _dock(self, key: str, title: str, widget, area) -> QDockWidget:
-        w = self.window
-        d = QDockWidget(title, w)
-        d.setObjectName(f"dock_{key}")  # saveState/restoreState remember it
-        d.setWidget(widget)
-        d.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable
-                      | QDockWidget.DockWidgetClosable)
-        w.addDockWidget(area, d)
-        w.docks[key] = d  # listed in the View menu with the other panels
-        return d
-
     def _make_docks(self) -> dict[str, QDockWidget]:
+        """One "Explain" dock (left) whose tabs are the three live views, and the gallery
+        tabbed with the right-hand panels. (One dock with tabs rather than three tabbed docks:
+        Qt 6.11 leaves a stale tab bar on screen for a second dock tab group made before the
+        window is shown.)"""
         w = self.window
-        left, right = Qt.LeftDockWidgetArea, Qt.RightDockWidgetArea
-        why = self._dock("why", "Why this digit", self.why, left)
-        insp = self._dock("inspector", "Neuron inspector", self.inspector, left)
-        w.tabifyDockWidget(why, insp)
-        why.raise_()
-        loss = self._dock("softmax", "Logits → loss", self.softmax, Qt.BottomDockWidgetArea)
-        if "input" in w.docks:
-            w.tabifyDockWidget(w.docks["input"], loss)
-            w.docks["input"].raise_()
-        maxi = self._dock("maximize", "What filters want to see", self.maximize, right)
+        self.tabs = QTabWidget(objectName="explain_tabs", documentMode=True)
+        for key, label, widget in (("why", "Why this digit", self.why),
+                                   ("inspector", "Neuron inspector", self.inspector),
+                                   ("softmax", "Logits → loss", self.softmax)):
+            self.tabs.addTab(widget, label)
+            self.pages[key] = widget
+        self.tabs.currentChanged.connect(lambda _: QTimer.singleShot(0, self._catch_up_all))
+        explain = QDockWidget("Explain", w, objectName="dock_explain")
+        explain.setWidget(self.tabs)
+        w.addDockWidget(Qt.LeftDockWidgetArea, explain)
+        maxi = QDockWidget("What filters want to see", w, objectName="dock_maximize")
+        maxi.setWidget(self.maximize)
         if "edges" in w.docks:
-            w.tabifyDockWidget(w.docks["edges"], maxi)
+            w.tabifyDockWidget(w.docks["edges"], maxi)  # joins the existing tab group
+        else:
+            w.addDockWidget(Qt.RightDockWidgetArea, maxi)
         w.docks.get("feature_maps", maxi).raise_()
-        w.resizeDocks([why], [540], Qt.Horizontal)
-        docks = {"why": why, "inspector": insp, "softmax": loss, "maximize": maxi}
-        for key, d in docks.items():
-            d.visibilityChanged.connect(
-                lambda visible, k=key: visible and QTimer.singleShot(0, lambda: self._catch_up(k)))
+        w.resizeDocks([explain], [420], Qt.Horizontal)
+        docks = {"explain": explain, "maximize": maxi}
+        w.docks.update(docks)  # listed in the View menu with the other panels
+        explain.visibilityChanged.connect(
+            lambda visible: visible and QTimer.singleShot(0, self._catch_up_all))
         return docks
+
+    def show_panel(self, key: str) -> None:
+        """Bring a view forward: "why", "inspector", "softmax" or "maximize"."""
+        if key == "maximize":
+            self.docks["maximize"].show()
+            self.docks["maximize"].raise_()
+            return
+        self.docks["explain"].show()
+        self.docks["explain"].raise_()
+        self.tabs.setCurrentWidget(self.pages[key])
+
+    def _catch_up_all(self) -> None:
+        for key in self._stale:
+            if self._visible(key):
+                self._catch_up(key)
 
     # ------------------------------------------------------------------ events
     def eventFilter(self, obj, ev):
@@ -96,7 +110,7 @@ class ExplainHub(QObject):
         return False
 
     def _visible(self, key: str) -> bool:
-        return on_screen(self.docks[key].widget())
+        return on_screen(self.pages[key])
 
     def _on_weights(self, net) -> None:
         self.why.set_network(net)
@@ -129,9 +143,7 @@ class ExplainHub(QObject):
 
     def show_cell(self, layer: str, index) -> None:
         """A feature-map cell was clicked: show its arithmetic."""
-        dock = self.docks["inspector"]
-        dock.show()
-        dock.raise_()
+        self.show_panel("inspector")
         self._stale["inspector"] = True
         self._catch_up("inspector")
         self.inspector.inspect(layer, index)
@@ -139,6 +151,4 @@ class ExplainHub(QObject):
 
 def add_explain_docks(window, controller) -> ExplainHub:
     """Add the explanation docks to ``window`` (registered in ``window.docks``)."""
-    hub = ExplainHub(window, controller)
-    window.explain = hub
-    return hub
+    return ExplainHub(window, controller)

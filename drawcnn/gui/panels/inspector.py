@@ -17,7 +17,8 @@ from ... import explain
 from . import explain_art as art
 from . import viz
 
-IMG = 150
+IMG = 136
+TILES = 120  # side of the patch / kernel / products mosaics
 FIELD, WINNER = "#17c3b2", "#ffd166"
 
 
@@ -64,7 +65,7 @@ class NeuronInspector(QWidget):
                                           (self.kernel_img, self.kernel_cap),
                                           (self.prod_img, self.prod_cap))):
             img.setAlignment(Qt.AlignCenter)
-            img.setMinimumSize(96, 96)
+            img.setFixedSize(TILES, TILES)
             grid.addWidget(img, 2, col)
             grid.addWidget(cap, 3, col)
         self.text = QTextBrowser()
@@ -140,59 +141,57 @@ class NeuronInspector(QWidget):
                                                             and len(prev) > 1 else ""))
         if show_conv:
             c = core.inputs.shape[0]
-            rows, cols = viz.grid_shape(c, 1.5)
-            size = min(180, max(96, 24 * cols))
+            rows, cols = viz.grid_shape(c, 1.0)
             for img, cap, data, text in (
                     (self.patch_img, self.patch_cap, core.inputs, "patch"),
                     (self.kernel_img, self.kernel_cap, core.weights, "kernel"),
                     (self.prod_img, self.prod_cap, core.products, "patch × kernel")):
                 tiled = viz.tile(data, cols=cols)
                 rgba = art.heat(tiled, diverging=bool(np.nanmin(tiled) < 0) or text != "patch")
-                img.setPixmap(art.pixmap(rgba, size))
+                img.setPixmap(art.pixmap(rgba, TILES - 4))
                 cap.setText(f"{text} ({c} channel{'s' if c > 1 else ''})")
 
     def _html(self, t, core) -> str:
-        parts = []
+        """The sum first (what the cell computes), then the details that make it up."""
+        head, details = "", ""
         if core.kind == "Conv2D":
             c, kh, kw = core.inputs.shape
-            parts.append(f"<p>{c}×{kh}×{kw} patch of <b>{core.previous}</b> (zero padding "
-                         f"included) times the kernel of {core.layer} channel {core.index[0]}.</p>")
+            head = (f"<p>{c}×{kh}×{kw} patch of <b>{core.previous}</b> (zero padding included) "
+                    f"times the kernel of {core.layer} channel {core.index[0]}:</p>")
             if c == 1:
-                parts.append("<table><tr><td>patch</td><td>kernel</td><td>products</td></tr>"
-                             f"<tr><td>{_grid(core.inputs[0])}</td><td>{_grid(core.weights[0])}"
-                             f"</td><td>{_grid(core.products[0])}</td></tr></table>")
+                details = ("<table><tr><td>patch</td><td>kernel</td><td>products</td></tr>"
+                           f"<tr><td>{_grid(core.inputs[0])}</td><td>{_grid(core.weights[0])}"
+                           f"</td><td>{_grid(core.products[0])}</td></tr></table>")
             else:
                 sums = core.products.reshape(c, -1).sum(axis=1)
-                top = np.argsort(-np.abs(sums))[:8]
                 rows = "".join(f"<tr><td>ch {k}</td><td align='right'>{_num(sums[k])}</td></tr>"
-                               for k in top)
-                parts.append("<p>Largest channel sums Σ patch×kernel:</p>"
-                             f"<table cellpadding='2'>{rows}</table>")
+                               for k in np.argsort(-np.abs(sums))[:8])
+                details = ("<p>Largest channel sums Σ patch×kernel:</p>"
+                           f"<table cellpadding='2'>{rows}</table>")
         elif core.kind == "Dense":
             prods = core.products
-            top = np.argsort(-np.abs(prods))[:8]
             rows = "".join(f"<tr><td>{k}</td><td align='right'>{core.inputs[k]:.3f}</td>"
                            f"<td align='right'>{core.weights[k]:+.3f}</td>"
-                           f"<td align='right'>{_num(prods[k])}</td></tr>" for k in top)
-            parts.append(f"<p>All {prods.size} values of <b>{core.previous}</b> times this "
-                         "unit's weights; the largest products:</p><table cellpadding='2'>"
-                         "<tr><th>input</th><th>value</th><th>weight</th><th>product</th></tr>"
-                         f"{rows}</table>")
+                           f"<td align='right'>{_num(prods[k])}</td></tr>"
+                           for k in np.argsort(-np.abs(prods))[:8])
+            head = (f"<p>All {prods.size} values of <b>{core.previous}</b> times this unit's "
+                    "weights:</p>")
+            details = ("<p>The largest products:</p><table cellpadding='2'><tr><th>input</th>"
+                       f"<th>value</th><th>weight</th><th>product</th></tr>{rows}</table>")
         elif core.kind in explain.POOLS:
             wi = None if core.winner is None else (core.winner[0] - core.prev_field[0],
                                                    core.winner[1] - core.prev_field[2])
             rule = "max" if core.kind == "MaxPool2D" else "mean"
-            parts.append(f"<p>{rule} of a {core.inputs.shape[0]}×{core.inputs.shape[1]} window "
-                         f"of <b>{core.previous}</b>:</p>{_grid(core.inputs, wi)}")
+            head = (f"<p>{rule} of a {core.inputs.shape[0]}×{core.inputs.shape[1]} window of "
+                    f"<b>{core.previous}</b> channel {core.index[0]}:</p>{_grid(core.inputs, wi)}")
             if core.winner is not None:
-                parts.append(f"<p>winner at row {core.winner[0]}, col {core.winner[1]} "
-                             f"= <b>{core.value:.4f}</b></p>")
-                return "".join(parts) + self._tail(t, core)
+                return head + (f"<p>winner (bold) at row {core.winner[0]}, col "
+                               f"{core.winner[1]} = <b>{core.value:.4f}</b></p>"
+                               + self._tail(t, core))
         s = float(core.products.sum())
-        parts.append(f"<p>Σ products = {_num(s)}<br>+ bias {_num(core.bias)}<br>"
-                     f"= pre-activation <b>{core.total:.4f}</b> "
-                     f"(engine: {core.value:.4f})</p>")
-        return "".join(parts) + self._tail(t, core)
+        total = (f"<p>Σ products = {_num(s)}<br>+ bias {_num(core.bias)}<br>"
+                 f"= pre-activation <b>{core.total:.4f}</b> (engine: {core.value:.4f})</p>")
+        return head + total + self._tail(t, core) + details
 
     def _tail(self, t, core) -> str:
         if t is not core and t.kind == "ReLU":

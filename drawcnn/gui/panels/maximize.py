@@ -36,7 +36,7 @@ class MaximizeGallery(QWidget):
     error = Signal(str, str)
     gallery_ready = Signal(str)  # layer name
 
-    def __init__(self, parent=None, steps: int = 96):
+    def __init__(self, parent=None, steps: int = 48):
         super().__init__(parent)
         self.setObjectName("maximize_gallery")
         self.steps = steps
@@ -66,8 +66,9 @@ class MaximizeGallery(QWidget):
         self.picture = QLabel()
         self.picture.setObjectName("maximize_picture")
         self.picture.setAlignment(Qt.AlignLeft | Qt.AlignTop)
-        scroll = QScrollArea()
+        self.scroll = scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         scroll.setWidget(self.picture)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
@@ -114,6 +115,9 @@ class MaximizeGallery(QWidget):
         if self.net is None:
             return
         layer = layer or self.layer()
+        names = [self.layer_box.itemData(i) for i in range(self.layer_box.count())]
+        if layer in names and layer != self.layer():
+            self.layer_box.setCurrentIndex(names.index(layer))
         if (id(self.net), layer) in self.cache:
             self.show_layer()
             return
@@ -172,16 +176,28 @@ class MaximizeGallery(QWidget):
                                   "one channel the most (takes a while for big layers).")
             return
         imgs = res["images"]
-        rows, cols = viz.grid_shape(len(imgs), 1.6)
-        mosaic = viz.tile(imgs, cols=cols, sep=2, fill=0.25)
-        pix = art.pixmap(art.gray(mosaic), int(TILE / 28 * max(mosaic.shape)))
-        art.label_tiles(pix, len(imgs), cols, pix.width() * 30 / mosaic.shape[1])
+        # Each tile contrast-stretched on its own: a channel that wants faint strokes on
+        # black still shows its pattern.
+        lo = imgs.min(axis=(1, 2), keepdims=True)
+        span = np.maximum(imgs.max(axis=(1, 2), keepdims=True) - lo, 1e-6)
+        width = max(self.scroll.viewport().width() - 4, TILE)
+        cols = max(1, min(len(imgs), width // TILE))
+        mosaic = viz.tile((imgs - lo) / span, cols=cols, sep=2, fill=0.25)
+        pitch = min(width / cols, 1.6 * TILE)  # screen pixels per tile, gap included
+        pix = art.pixmap(art.gray(mosaic), int(pitch / 30 * max(mosaic.shape)))
+        art.label_tiles(pix, len(imgs), cols, pix.width() * 30 / (mosaic.shape[1] + 2))
         self.picture.setPixmap(pix)
         self.info.setText(
-            f"{self.layer()}: each tile is the input (white = ink) that makes one channel's "
+            f"{self.layer()}: each tile is the input (white = ink, contrast stretched) that makes "
+            f"one channel's "
             f"mean activation as large as gradient ascent could, reaching "
             f"{res['reached'].min():.2f} … {res['reached'].max():.2f} "
             f"({res['seconds']:.1f} s).")
+
+    def resizeEvent(self, ev):
+        super().resizeEvent(ev)
+        if self.net is not None and (id(self.net), self.layer()) in self.cache:
+            self.show_layer()
 
     def shutdown(self) -> None:
         self.runner.shutdown()

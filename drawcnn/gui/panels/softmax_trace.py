@@ -1,9 +1,10 @@
-"""From logits to loss, as in the spreadsheet walk-through: one row per digit.
+"""From logits to loss, as in the spreadsheet walk-through: one column per digit.
 
 logit -> logit − max (so exp cannot overflow) -> exp(·) -> ÷ Σ exp = probability, and the
 cross-entropy −log p[label] for a label the user picks (default: the predicted digit). Click
-a row (a logit) to make it the label. Numbers come from ``drawcnn.explain.softmax_trace``
-over the engine's logits (cheap: it reuses the activations of the live update).
+a digit's column (its logit) to make it the label. The numbers come from
+``drawcnn.explain.softmax_trace`` over the engine's logits (cheap: it reuses the activations
+of the live update).
 """
 
 from __future__ import annotations
@@ -24,7 +25,14 @@ from PySide6.QtWidgets import (
 
 from ... import explain
 
-COLUMNS = ("digit", "logit", "logit − max", "exp(·)", "p = exp / Σ")
+STEPS = ("logit", "− max", "exp", "p = exp/Σ")
+STEP_TIPS = ("the last layer's output for this digit",
+             "logit minus the largest logit (softmax is unchanged; exp cannot overflow)",
+             "exp(logit − max)", "probability: exp divided by the sum of the ten exps")
+
+
+def _short(v: float) -> str:
+    return f"{v:.3g}" if v >= 1e-3 else f"{v:.0e}"
 PICKED = QColor(255, 209, 102, 110)
 
 
@@ -48,22 +56,30 @@ class SoftmaxTraceView(QWidget):
         top.addWidget(QLabel("Cross-entropy for label"))
         top.addWidget(self.pick)
         top.addStretch(1)
-        self.table = QTableWidget(10, len(COLUMNS))
+        self.table = QTableWidget(len(STEPS), 10)
         self.table.setObjectName("softmax_table")
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.verticalHeader().setVisible(False)
+        self.table.setHorizontalHeaderLabels([str(d) for d in range(10)])
+        self.table.setVerticalHeaderLabels(STEPS)
+        for r, tip in enumerate(STEP_TIPS):
+            self.table.verticalHeaderItem(r).setToolTip(tip)
+        small = self.table.font()
+        small.setPointSizeF(max(7.0, small.pointSizeF() - 1))
+        self.table.setFont(small)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.NoSelection)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.Stretch)
-        self.table.cellClicked.connect(lambda row, _col: self.select(row))
-        self.table.setToolTip("Click a row to compute the loss for that digit")
-        for r in range(10):
-            for c in range(len(COLUMNS)):
+        self.table.horizontalHeader().setMinimumSectionSize(30)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table.cellClicked.connect(lambda _row, col: self.select(col))
+        self.table.horizontalHeader().sectionClicked.connect(self.select)
+        self.table.setToolTip("Click a digit's logit to compute the loss for that digit")
+        for r in range(len(STEPS)):
+            for c in range(10):
                 item = QTableWidgetItem("")
                 item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
                 self.table.setItem(r, c, item)
-            self.table.item(r, 0).setText(str(r))
         self.summary = QLabel("Draw a digit.")
         self.summary.setObjectName("softmax_summary")
         self.summary.setWordWrap(True)
@@ -71,8 +87,16 @@ class SoftmaxTraceView(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)
-        lay.addWidget(self.table, 1)
+        lay.addWidget(self.table)
         lay.addWidget(self.summary)
+        lay.addStretch(1)
+        self._fit_table()
+
+    def _fit_table(self) -> None:
+        t = self.table
+        t.resizeRowsToContents()
+        h = t.horizontalHeader().height() + sum(t.rowHeight(r) for r in range(t.rowCount()))
+        t.setFixedHeight(h + 2 * t.frameWidth() + 2)
 
     # ------------------------------------------------------------------ inputs
     def set_context(self, net, image, activations) -> None:
@@ -91,8 +115,8 @@ class SoftmaxTraceView(QWidget):
     def refresh(self) -> None:
         if self.net is None or self._acts is None:
             self.trace = None
-            for r in range(10):
-                for c in range(1, len(COLUMNS)):
+            for r in range(len(STEPS)):
+                for c in range(10):
                     self.table.item(r, c).setText("")
             self.summary.setText("Draw a digit.")
             return
@@ -100,18 +124,20 @@ class SoftmaxTraceView(QWidget):
         self._render(self.trace)
 
     def _render(self, s: explain.SoftmaxTrace) -> None:
-        bold = QFont(self.font())
+        plain = self.table.font()
+        bold = QFont(plain)
         bold.setBold(True)
-        for r in range(10):
-            values = (s.logits[r], s.shifted[r], s.exps[r], s.probabilities[r])
-            texts = (f"{values[0]:+.3f}", f"{values[1]:+.3f}", f"{values[2]:.4g}",
-                     f"{values[3]:.2%}" if values[3] >= 1e-4 else f"{values[3]:.1e}")
-            for c, text in enumerate(texts, start=1):
-                self.table.item(r, c).setText(text)
-            for c in range(len(COLUMNS)):
-                item = self.table.item(r, c)
-                item.setFont(bold if r == s.predicted else self.font())
-                item.setBackground(QBrush(PICKED) if r == s.label else QBrush())
+        for d in range(10):
+            p = s.probabilities[d]
+            texts = (f"{s.logits[d]:.1f}", f"{s.shifted[d]:.1f}", _short(s.exps[d]),
+                     f"{100 * p:.3g}%" if p >= 1e-3 else f"{p:.0e}")
+            exact = (s.logits[d], s.shifted[d], s.exps[d], p)
+            for r, text in enumerate(texts):
+                item = self.table.item(r, d)
+                item.setText(text)
+                item.setToolTip(f"{STEPS[r]} for {d}: {exact[r]:.8g}")
+                item.setFont(bold if d == s.predicted else plain)
+                item.setBackground(QBrush(PICKED) if d == s.label else QBrush())
         p = s.probabilities[s.label]
         how = "the predicted digit" if self.label is None else "your label"
         self.summary.setText(
@@ -119,9 +145,9 @@ class SoftmaxTraceView(QWidget):
             f"Σ exp(logit − max) = <b>{s.total:.4f}</b><br>"
             f"p[{s.label}] = exp({s.shifted[s.label]:+.3f}) / {s.total:.4f} = {p:.4%}<br>"
             f"cross-entropy for {s.label} ({how}) = −log p[{s.label}] = "
-            f"<b>{s.loss:.4f}</b>" + (" — a confident right answer costs little"
+            f"<b>{s.loss:.4g}</b>" + (" — a confident right answer costs little"
                                       if s.label == s.predicted and s.loss < 0.1 else ""))
 
     def row_rect(self, digit: int):
         """Where a digit's logit cell is, in the table viewport (for tests and tours)."""
-        return self.table.visualItemRect(self.table.item(int(digit), 1))
+        return self.table.visualItemRect(self.table.item(0, int(digit)))

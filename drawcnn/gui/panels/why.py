@@ -22,13 +22,13 @@ from ... import explain
 from ..explain_worker import JobRunner
 from . import explain_art as art
 
-IMG = 168
+IMG = 132
 PATCH = 4
-MAPS = (
-    ("saliency", "Saliency: d logit / d pixel\nred raises the class, blue lowers it"),
-    ("grad_cam", "Grad-CAM\nwhere the layer's evidence is"),
-    ("occlusion", "Occlusion: drop of p when a\n4×4 patch is blanked (red: it mattered)"),
-)
+MAPS = (("saliency", "Saliency"), ("grad_cam", "Grad-CAM"), ("occlusion", "Occlusion 4×4"))
+LEGEND = ("<b>Saliency</b>: d logit / d pixel; red: more ink there raises the class's logit, "
+          "blue: lowers it. <b>Grad-CAM</b>: where the chosen conv layer's evidence for the "
+          "class lies. <b>Occlusion</b>: how much p[class] drops when a 4×4 patch is blanked "
+          "(red: that patch mattered).")
 
 
 def compute(net, image: np.ndarray, target: int, layer: str) -> dict:
@@ -90,6 +90,7 @@ class WhyView(QWidget):
             grid.addWidget(img, 0, col)
             grid.addWidget(cap, 1, col)
             self.images[key], self.captions[key] = img, cap
+        self.legend = QLabel(LEGEND, wordWrap=True)
         self.status = QLabel("Draw a digit: the maps appear when you lift the pen.")
         self.status.setObjectName("why_status")
         self.status.setWordWrap(True)
@@ -97,18 +98,26 @@ class WhyView(QWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)
         lay.addLayout(grid)
+        lay.addWidget(self.legend)
         lay.addWidget(self.status)
         lay.addStretch(1)
 
     # ------------------------------------------------------------------ inputs
     def set_network(self, net) -> None:
         self.net, self._copy = net, None
-        convs = [lay.name for lay in net.layers if lay.kind == "Conv2D"]
+        # Grad-CAM reads a conv layer's rectified maps (its ReLU's output), as in the paper:
+        # before the ReLU most of a trained layer's evidence is negative and cancels out.
         keep = self.layer_box.currentText()
         self.layer_box.blockSignals(True)
         self.layer_box.clear()
-        self.layer_box.addItems(convs)
-        self.layer_box.setCurrentIndex(convs.index(keep) if keep in convs else len(convs) - 1)
+        for i, lay in enumerate(net.layers):
+            if lay.kind == "Conv2D":
+                nxt = net.layers[i + 1] if i + 1 < len(net.layers) else None
+                self.layer_box.addItem(lay.name, nxt.name if nxt is not None
+                                       and nxt.kind == "ReLU" else lay.name)
+        n = self.layer_box.count()
+        names = [self.layer_box.itemText(i) for i in range(n)]
+        self.layer_box.setCurrentIndex(names.index(keep) if keep in names else n - 1)
         self.layer_box.blockSignals(False)
 
     def set_context(self, net, image, probabilities) -> None:
@@ -134,7 +143,7 @@ class WhyView(QWidget):
             return
         if self._copy is None:  # the worker's own copy: layers keep backward caches
             self._copy = self.net.copy()
-        net, image, layer = self._copy, self.image, self.layer_box.currentText()
+        net, image, layer = self._copy, self.image, self.layer_box.currentData()
         self.status.setText("Computing…")
         self.runner.submit(id(net), lambda progress, stop: compute(net, image, target, layer))
 
@@ -157,9 +166,8 @@ class WhyView(QWidget):
                     "occlusion": art.overlay(img, occ, diverging=True)}
         for key, rgba in pictures.items():
             self.images[key].setPixmap(art.pixmap(rgba, IMG))
-        self.captions["grad_cam"].setText(f"Grad-CAM on {r['layer']} "
-                                          f"({r['grad_cam'].shape[0]}×{r['grad_cam'].shape[1]})"
-                                          "\nwhere the layer's evidence is")
+        h, w = r["grad_cam"].shape
+        self.captions["grad_cam"].setText(f"Grad-CAM · {r['layer']} {h}×{w}")
         ms = r["ms"]
         drop = float(r["occlusion"].max())
         self.status.setText(
