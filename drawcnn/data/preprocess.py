@@ -210,12 +210,30 @@ def _coverage(seg, px, py, reach):
 
 
 def _cover_batch(out, seg, c0, c1, r0, r1, reach):
-    """All small segments at once: (S, W, W) windows, then one scatter-max into ``out``."""
-    side = _BATCH_WINDOW
-    cols = c0[:, None, None] + np.arange(side)[None, None, :]  # (S, 1, W)
-    rows = r0[:, None, None] + np.arange(side)[None, :, None]  # (S, W, 1)
-    s3 = seg[:, None, None, :]
-    cov = _coverage(s3, cols + 0.5, rows + 0.5, reach)  # (S, W, W)
+    """All small segments at once: (S, Wy, Wx) windows, then one scatter-max into ``out``.
+
+    Same ink as :func:`_coverage`, computed in float32 relative to each segment's start (the
+    app calls this on every mouse move; float32 halves the memory traffic).
+    """
+    # Windows as wide as the widest segment's (not _BATCH_WINDOW): mouse samples are a few
+    # pixels apart, so this is several times fewer pixels than fixed 24x24 windows.
+    side_x, side_y = int((c1 - c0).max()), int((r1 - r0).max())
+    f32 = np.float32
+    x0, y0 = seg[:, 0], seg[:, 1]
+    dx, dy = (seg[:, 2] - x0).astype(f32), (seg[:, 3] - y0).astype(f32)
+    ll = dx * dx + dy * dy
+    inv = np.where(ll > 0, 1.0 / np.where(ll > 0, ll, 1), 0).astype(f32)
+    # Pixel centres relative to the segment start: (S, 1, Wx) and (S, Wy, 1).
+    u = ((c0 + 0.5 - x0).astype(f32)[:, None] + np.arange(side_x, dtype=f32))[:, None, :]
+    v = ((r0 + 0.5 - y0).astype(f32)[:, None] + np.arange(side_y, dtype=f32))[:, :, None]
+    dx, dy, inv = dx[:, None, None], dy[:, None, None], inv[:, None, None]
+    t = (u * dx + v * dy) * inv
+    np.clip(t, 0, 1, out=t)
+    ex, ey = u - t * dx, v - t * dy
+    cov = f32(reach) - np.sqrt(ex * ex + ey * ey)
+    np.clip(cov, 0, 1, out=cov)
+    cols = c0[:, None, None] + np.arange(side_x)[None, None, :]  # (S, 1, Wx)
+    rows = r0[:, None, None] + np.arange(side_y)[None, :, None]  # (S, Wy, 1)
     inside = (cols < c1[:, None, None]) & (rows < r1[:, None, None])
     idx = rows * out.shape[1] + cols
     np.maximum.at(out.reshape(-1), idx[inside], cov[inside])
