@@ -6,10 +6,19 @@ import os
 import sys
 import time
 
-import pyqtgraph as pg
 from PySide6.QtWidgets import QApplication
 
-pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
+
+def configure_pyqtgraph():
+    """Import pyqtgraph (about half a second: after the window is shown, on a staged start)
+    and set the options every panel assumes; returns the module."""
+    import pyqtgraph as pg
+
+    from . import theme
+
+    pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
+    theme.configure_plots()
+    return pg
 
 
 def ensure_app(argv=None) -> QApplication:
@@ -56,7 +65,7 @@ def run_app(weights=None) -> int:
     release_display_probe()  # Qt holds its own X connection now
     from . import create_window
 
-    window = create_window(weights)
+    window = create_window(weights, staged=True)  # the panels come after the first paint
     window.show()
     window.startup_seconds = time.perf_counter() - t0
     return app.exec()
