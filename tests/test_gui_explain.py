@@ -89,9 +89,11 @@ def test_click_feature_map_cells_shows_their_arithmetic(qtbot, window):
 def test_click_a_logit_selects_the_label_for_the_loss(qtbot, window):
     c, view = window.controller, window.explain.softmax
     window.explain.show_panel("softmax")
-    draw_one(window.canvas)
+    stroke(window.canvas, line(0.5, 0.2, 0.5, 0.8, 30), release=False)
+    qtbot.waitUntil(lambda: view.trace is not None)  # live while the pen is down
+    send_mouse(window.canvas, QEvent.MouseButtonRelease, window.canvas.to_widget(0.5, 0.8))
     wait_update(qtbot, window)
-    qtbot.waitUntil(lambda: view.trace is not None)
+    qtbot.waitUntil(lambda: np.allclose(view.trace.probabilities, c.probabilities, atol=1e-6))
     predicted = int(np.argmax(c.probabilities))
     assert view.trace.label == predicted and view.label is None
     np.testing.assert_allclose(view.trace.probabilities, c.probabilities, atol=1e-6)
@@ -141,7 +143,7 @@ def test_activation_maximisation_gallery_off_the_gui_thread(qtbot, window):
     with qtbot.waitSignal(gal.gallery_ready, timeout=60_000) as sig:
         gal.compute("conv1")
     assert sig.args == ["conv1"]
-    res = gal.cache[(id(window.controller.net), "conv1")]
+    res = gal.cache["conv1"]
     assert res["images"].shape == (32, 28, 28)
     assert res["images"].min() >= 0 and res["images"].max() <= 1
     assert gal.bar.value() == 100 and not gal.picture.pixmap().isNull()

@@ -45,6 +45,8 @@ def test_screenshot(qtbot, tmp_path):
     w.resize(1360, 860)
     draw_seven(w.canvas)
     wait_update(qtbot, w)
+    why = w.explain.why  # the Why overlays are computed in a worker after pen-up
+    qtbot.waitUntil(lambda: why.results >= 1 and not why.runner.busy, timeout=20_000)
     qtbot.wait(50)
     out = REPO / "docs" / "screenshot.png" if trained else tmp_path / "screenshot.png"
     out.parent.mkdir(exist_ok=True)

@@ -4,8 +4,9 @@
 inspector, Logits → loss) and a "What filters want to see" dock, and an ``ExplainHub`` that
 feeds them:
 
-* per reading (live while drawing) only the cheap views, and only when they can be seen: the
-  inspector (array slicing) and the softmax trace (reuses the update's activations);
+* while drawing, only the cheap views, only when they can be seen, at most LIVE_HZ: the
+  inspector (array slicing) and the softmax trace (reuses the update's activations); on
+  pen-up (and for edits without the mouse: undo, clear) every visible view at once;
 * the Why overlays (two backward passes and 49 forward passes) when the pen is lifted and
   their dock can be seen, in a worker thread;
 * activation maximisation when asked, in a worker thread, cached per network.
@@ -24,6 +25,7 @@ from .panels.why import WhyView
 
 PEN_DOWN = (QEvent.MouseButtonPress, QEvent.TabletPress)
 PEN_UP = (QEvent.MouseButtonRelease, QEvent.TabletRelease)
+LIVE_HZ = 12  # inspector and softmax refreshes per second while the pen moves
 
 
 class ExplainHub(QObject):
@@ -37,6 +39,8 @@ class ExplainHub(QObject):
         self.pen_down = False
         self._stale = {"inspector": True, "softmax": True, "why": True}
         self.pages: dict[str, QWidget] = {}
+        self._live_timer = QTimer(self, singleShot=True)
+        self._live_timer.timeout.connect(self._live)
         self.docks = self._make_docks()
         c = controller
         c.reading_changed.connect(self._on_reading)
@@ -62,7 +66,7 @@ class ExplainHub(QObject):
                                    ("softmax", "Logits → loss", self.softmax)):
             self.tabs.addTab(widget, label)
             self.pages[key] = widget
-        self.tabs.currentChanged.connect(lambda _: QTimer.singleShot(0, self._catch_up_all))
+        self.tabs.currentChanged.connect(lambda _: QTimer.singleShot(0, self, self._catch_up_all))
         explain = QDockWidget("Explain", w, objectName="dock_explain")
         explain.setWidget(self.tabs)
         w.addDockWidget(Qt.LeftDockWidgetArea, explain)
@@ -77,7 +81,7 @@ class ExplainHub(QObject):
         docks = {"explain": explain, "maximize": maxi}
         w.docks.update(docks)  # listed in the View menu with the other panels
         explain.visibilityChanged.connect(
-            lambda visible: visible and QTimer.singleShot(0, self._catch_up_all))
+            lambda visible: visible and QTimer.singleShot(0, self, self._catch_up_all))
         return docks
 
     def show_panel(self, key: str) -> None:
@@ -103,7 +107,7 @@ class ExplainHub(QObject):
                 self.pen_down = True
             elif kind in PEN_UP:
                 self.pen_down = False
-                QTimer.singleShot(120, lambda: self._catch_up("why"))
+                QTimer.singleShot(120, self, self._catch_up_all)
         elif obj is self.window and kind == QEvent.Close:
             self.why.runner.shutdown()
             self.maximize.shutdown()
@@ -119,11 +123,16 @@ class ExplainHub(QObject):
     def _on_reading(self, reading) -> None:
         for key in self._stale:
             self._stale[key] = True
-        for key in ("inspector", "softmax"):  # cheap: live while drawing
+        if self.pen_down:  # live while drawing, at most LIVE_HZ (readable, and cheap)
+            if not self._live_timer.isActive():
+                self._live_timer.start(int(1000 / LIVE_HZ))
+            return
+        self._catch_up_all()
+
+    def _live(self) -> None:
+        for key in ("inspector", "softmax"):
             if self._visible(key):
                 self._catch_up(key)
-        if not self.pen_down and self._visible("why"):
-            self._catch_up("why")
 
     def _catch_up(self, key: str) -> None:
         if not self._stale.get(key) or (key == "why" and self.pen_down):

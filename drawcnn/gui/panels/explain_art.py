@@ -30,14 +30,16 @@ def heat(a: np.ndarray, levels=None, diverging: bool | None = None) -> np.ndarra
 
 
 def gray(img: np.ndarray, paper: bool = False) -> np.ndarray:
-    """(H, W) ink in [0, 1] -> RGBA: white ink on black (MNIST), or dark ink on paper."""
-    a = np.clip(np.nan_to_num(np.asarray(img, dtype=np.float32)), 0, 1)
+    """(H, W) ink in [0, 1] -> RGBA: white ink on black (MNIST), or dark ink on paper; NaN
+    (mosaic gaps) transparent."""
+    raw = np.asarray(img, dtype=np.float32)
+    a = np.clip(np.nan_to_num(raw), 0, 1)
     if paper:
         a = 1.0 - 0.85 * a
     g = (a * 255).astype(np.uint8)
     out = np.empty((*g.shape, 4), np.uint8)
     out[..., :3] = g[..., None]
-    out[..., 3] = 255
+    out[..., 3] = np.where(np.isnan(raw), 0, 255)
     return out
 
 
@@ -114,7 +116,7 @@ def label_tiles(pix: QPixmap, n: int, cols: int, tile_px: float, texts=None,
     p = QPainter(pix)
     p.setPen(QColor(color))
     f = p.font()
-    f.setPixelSize(max(9, int(tile_px * 0.28)))
+    f.setPixelSize(max(9, int(tile_px * 0.2)))
     p.setFont(f)
     for i in range(n):
         r, c = divmod(i, cols)

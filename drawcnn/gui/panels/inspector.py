@@ -94,6 +94,9 @@ class NeuronInspector(QWidget):
             self.trace = None
             if self.image is None and self.selection is not None:
                 self.text.setHtml("<i>Draw a digit to see this neuron's arithmetic.</i>")
+                for img in (self.input_img, self.prev_img, self.patch_img, self.kernel_img,
+                            self.prod_img):
+                    img.clear()
             return
         layer, index = self.selection
         try:

@@ -42,7 +42,8 @@ class MaximizeGallery(QWidget):
         self.steps = steps
         self.net = None
         self._copy = None
-        self.cache: dict[tuple[int, str], dict] = {}
+        self.generation = 0  # bumped per network: results of an older one are dropped
+        self.cache: dict[str, dict] = {}  # layer -> result, for the current network
         self.runner = JobRunner(self)
         self.runner.progress.connect(self._on_progress)
         self.runner.finished.connect(self._on_result)
@@ -82,7 +83,8 @@ class MaximizeGallery(QWidget):
             return
         self.runner.cancel()
         self.net, self._copy = net, None
-        self.cache = {k: v for k, v in self.cache.items() if k[0] == id(net)}
+        self.generation += 1
+        self.cache = {}
         keep = self.layer_box.currentData()
         self.layer_box.blockSignals(True)
         self.layer_box.clear()
@@ -118,12 +120,12 @@ class MaximizeGallery(QWidget):
         names = [self.layer_box.itemData(i) for i in range(self.layer_box.count())]
         if layer in names and layer != self.layer():
             self.layer_box.setCurrentIndex(names.index(layer))
-        if (id(self.net), layer) in self.cache:
+        if layer in self.cache:
             self.show_layer()
             return
         if self._copy is None:
             self._copy = self.net.copy()
-        net, key, steps = self._copy, (id(self.net), layer), self.steps
+        net, steps = self._copy, self.steps
         n = self.channels(layer)
 
         def job(progress, stop):
@@ -135,28 +137,28 @@ class MaximizeGallery(QWidget):
                 return None
             reached = explain.objective(dict(net.activations(imgs[:, None]))[layer],
                                         np.arange(n))
-            return {"key": key, "images": imgs, "reached": reached,
+            return {"layer": layer, "images": imgs, "reached": reached,
                     "seconds": time.perf_counter() - t0}
 
         self.button.setText("Stop")
         self.bar.setValue(0)
         self.info.setText(f"Gradient ascent for {n} channels of {layer} ({steps} steps)…")
-        self.runner.submit(key, job)
+        self.runner.submit(self.generation, job)
 
     def _on_progress(self, done: int, total: int) -> None:
         self.bar.setValue(int(100 * done / max(total, 1)))
 
-    def _on_result(self, _tag, result) -> None:
+    def _on_result(self, generation, result) -> None:
         self.button.setText("Compute")
-        if result is None:
+        if result is None or generation != self.generation:
             self.bar.setValue(0)
-            self.info.setText("Stopped.")
+            self.info.setText("Stopped." if result is None else "")
+            self.show_layer()
             return
         self.bar.setValue(100)
-        self.cache[result["key"]] = result
-        if result["key"][0] == id(self.net):
-            self.show_layer()
-            self.gallery_ready.emit(result["key"][1])
+        self.cache[result["layer"]] = result
+        self.show_layer()
+        self.gallery_ready.emit(result["layer"])
 
     def _on_error(self, _tag, message: str) -> None:
         self.button.setText("Compute")
@@ -167,7 +169,7 @@ class MaximizeGallery(QWidget):
     def show_layer(self) -> None:
         if self.net is None or self.layer() is None:
             return
-        res = self.cache.get((id(self.net), self.layer()))
+        res = self.cache.get(self.layer())
         if res is None:
             self.picture.clear()
             if not self.runner.busy:
@@ -180,10 +182,16 @@ class MaximizeGallery(QWidget):
         # black still shows its pattern.
         lo = imgs.min(axis=(1, 2), keepdims=True)
         span = np.maximum(imgs.max(axis=(1, 2), keepdims=True) - lo, 1e-6)
-        width = max(self.scroll.viewport().width() - 4, TILE)
-        cols = max(1, min(len(imgs), width // TILE))
-        mosaic = viz.tile((imgs - lo) / span, cols=cols, sep=2, fill=0.25)
-        pitch = min(width / cols, 1.6 * TILE)  # screen pixels per tile, gap included
+        vp = self.scroll.viewport()
+        width, height = max(vp.width() - 4, TILE), max(vp.height() - 4, TILE)
+        pitch = TILE  # the largest tile (up to 3x) that shows every channel without scrolling
+        for size in range(3 * TILE, TILE, -8):
+            cols = max(1, width // size)
+            if -(-len(imgs) // cols) * size <= height:
+                pitch = size
+                break
+        cols = max(1, min(len(imgs), width // pitch))
+        mosaic = viz.tile((imgs - lo) / span, cols=cols, sep=2)  # NaN gaps: transparent
         pix = art.pixmap(art.gray(mosaic), int(pitch / 30 * max(mosaic.shape)))
         art.label_tiles(pix, len(imgs), cols, pix.width() * 30 / (mosaic.shape[1] + 2))
         self.picture.setPixmap(pix)
@@ -196,7 +204,7 @@ class MaximizeGallery(QWidget):
 
     def resizeEvent(self, ev):
         super().resizeEvent(ev)
-        if self.net is not None and (id(self.net), self.layer()) in self.cache:
+        if self.net is not None and self.layer() in self.cache:
             self.show_layer()
 
     def shutdown(self) -> None:

@@ -46,6 +46,7 @@ class SoftmaxTraceView(QWidget):
         self._acts = None
         self.label: int | None = None  # None: follow the prediction
         self.trace: explain.SoftmaxTrace | None = None
+        self._styled: tuple | None = None  # (predicted, label) the cells are styled for
         self.pick = QComboBox()
         self.pick.setObjectName("loss_label")
         self.pick.addItem("predicted digit", None)
@@ -127,17 +128,26 @@ class SoftmaxTraceView(QWidget):
         plain = self.table.font()
         bold = QFont(plain)
         bold.setBold(True)
-        for d in range(10):
-            p = s.probabilities[d]
-            texts = (f"{s.logits[d]:.1f}", f"{s.shifted[d]:.1f}", _short(s.exps[d]),
-                     f"{100 * p:.3g}%" if p >= 1e-3 else f"{p:.0e}")
-            exact = (s.logits[d], s.shifted[d], s.exps[d], p)
-            for r, text in enumerate(texts):
-                item = self.table.item(r, d)
-                item.setText(text)
-                item.setToolTip(f"{STEPS[r]} for {d}: {exact[r]:.8g}")
-                item.setFont(bold if d == s.predicted else plain)
-                item.setBackground(QBrush(PICKED) if d == s.label else QBrush())
+        styled = (s.predicted, s.label) != self._styled
+        self._styled = (s.predicted, s.label)
+        model = self.table.model()
+        model.blockSignals(True)  # 40 cells, one repaint (this runs on every mouse move)
+        try:
+            for d in range(10):
+                p = s.probabilities[d]
+                texts = (f"{s.logits[d]:.1f}", f"{s.shifted[d]:.1f}", _short(s.exps[d]),
+                         f"{100 * p:.3g}%" if p >= 1e-3 else f"{p:.0e}")
+                exact = (s.logits[d], s.shifted[d], s.exps[d], p)
+                for r, text in enumerate(texts):
+                    item = self.table.item(r, d)
+                    item.setText(text)
+                    item.setToolTip(f"{STEPS[r]} for {d}: {exact[r]:.8g}")
+                    if styled:
+                        item.setFont(bold if d == s.predicted else plain)
+                        item.setBackground(QBrush(PICKED) if d == s.label else QBrush())
+        finally:
+            model.blockSignals(False)
+        self.table.viewport().update()
         p = s.probabilities[s.label]
         how = "the predicted digit" if self.label is None else "your label"
         self.summary.setText(

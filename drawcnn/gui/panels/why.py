@@ -16,19 +16,27 @@ import time
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ... import explain
 from ..explain_worker import JobRunner
 from . import explain_art as art
 
-IMG = 132
+IMG = 196
 PATCH = 4
 MAPS = (("saliency", "Saliency"), ("grad_cam", "Grad-CAM"), ("occlusion", "Occlusion 4×4"))
 LEGEND = ("<b>Saliency</b>: d logit / d pixel; red: more ink there raises the class's logit, "
           "blue: lowers it. <b>Grad-CAM</b>: where the chosen conv layer's evidence for the "
           "class lies. <b>Occlusion</b>: how much p[class] drops when a 4×4 patch is blanked "
-          "(red: that patch mattered).")
+          "(red: that patch mattered; a very confident network may barely notice one patch).")
 
 
 def compute(net, image: np.ndarray, target: int, layer: str) -> dict:
@@ -55,6 +63,7 @@ class WhyView(QWidget):
         super().__init__(parent)
         self.setObjectName("why_view")
         self.net = self._copy = None
+        self.generation = 0  # bumped per network: results of an older one are dropped
         self.image: np.ndarray | None = None
         self.probabilities: np.ndarray | None = None
         self.result: dict | None = None
@@ -83,14 +92,18 @@ class WhyView(QWidget):
         for col, (key, text) in enumerate(MAPS):
             img, cap = QLabel(), QLabel(text)
             img.setFixedSize(IMG, IMG)
+            img.setFrameShape(QFrame.StyledPanel)  # a visible place while nothing is drawn
             img.setAlignment(Qt.AlignCenter)
             img.setObjectName(f"why_{key}")
             cap.setAlignment(Qt.AlignHCenter | Qt.AlignTop)
             cap.setWordWrap(True)
-            grid.addWidget(img, 0, col)
-            grid.addWidget(cap, 1, col)
+            row, c = divmod(col, 2)  # 2x2: saliency, Grad-CAM / occlusion, legend
+            grid.addWidget(img, 2 * row, c)
+            grid.addWidget(cap, 2 * row + 1, c)
             self.images[key], self.captions[key] = img, cap
         self.legend = QLabel(LEGEND, wordWrap=True)
+        self.legend.setMaximumWidth(IMG)
+        grid.addWidget(self.legend, 2, 1, 2, 1, Qt.AlignTop)
         self.status = QLabel("Draw a digit: the maps appear when you lift the pen.")
         self.status.setObjectName("why_status")
         self.status.setWordWrap(True)
@@ -98,13 +111,13 @@ class WhyView(QWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)
         lay.addLayout(grid)
-        lay.addWidget(self.legend)
         lay.addWidget(self.status)
         lay.addStretch(1)
 
     # ------------------------------------------------------------------ inputs
     def set_network(self, net) -> None:
         self.net, self._copy = net, None
+        self.generation += 1
         # Grad-CAM reads a conv layer's rectified maps (its ReLU's output), as in the paper:
         # before the ReLU most of a trained layer's evidence is negative and cancels out.
         keep = self.layer_box.currentText()
@@ -145,7 +158,8 @@ class WhyView(QWidget):
             self._copy = self.net.copy()
         net, image, layer = self._copy, self.image, self.layer_box.currentData()
         self.status.setText("Computing…")
-        self.runner.submit(id(net), lambda progress, stop: compute(net, image, target, layer))
+        self.runner.submit(self.generation,
+                           lambda progress, stop: compute(net, image, target, layer))
 
     def _clear(self) -> None:
         self.result = None
@@ -155,7 +169,7 @@ class WhyView(QWidget):
 
     # ------------------------------------------------------------------ drawing
     def _on_result(self, tag, r: dict) -> None:
-        if self._copy is None or tag != id(self._copy):
+        if tag != self.generation:
             return  # computed for a network no longer in use
         self.result = r
         img = r["image"]
