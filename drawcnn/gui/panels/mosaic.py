@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QImage
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QImage, QStaticText, QTransform
 from PySide6.QtWidgets import QGraphicsItem
 
 from . import viz
@@ -104,6 +104,8 @@ class ColorBar(pg.GraphicsWidget):
         self.font = QFont()
         self.font.setPointSizeF(7.5)
         self.repaints = 0
+        # Repainted with its neighbours on every frame: blit a cached picture instead.
+        self.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
 
     def labels(self) -> tuple[str, str]:
         if self.levels is None:
@@ -168,28 +170,98 @@ class RGBAImageItem(pg.ImageItem):
         self._unrenderable = False
 
 
+class Labels(pg.GraphicsObject):
+    """Short texts at data positions, all painted in one ``paint`` call at a fixed pixel size
+    (one QGraphicsTextItem per label cost ~0.1 ms each per repaint: too much per mouse move).
+
+    ``anchor`` is where the point sits on the text box ((0.5, 1): bottom centre). ``boxed``
+    draws dark text on a pale box (over an image); else the text has the ``color`` given.
+    """
+
+    PAD = 2
+
+    def __init__(self, anchor=(0.5, 0.5), boxed: bool = False, color=None, point_size=8.0):
+        super().__init__()
+        self.anchor, self.boxed = anchor, boxed
+        self.color = QColor(pg.mkColor(color if color is not None
+                                       else pg.getConfigOption("foreground")))
+        self.font = QFont()
+        self.font.setPointSizeF(point_size)
+        self.texts: list[str] = []
+        self.points: list[tuple[float, float]] = []
+        self._static: list = []
+        self._cache: dict[str, tuple] = {}
+        self.setCacheMode(QGraphicsItem.DeviceCoordinateCache)  # see ColorBar
+    def set_labels(self, texts, points) -> None:
+        self.texts = [str(t) for t in texts]
+        self.points = [(float(x), float(y)) for x, y in points]
+        self._static = [self._layout(t) for t in self.texts]
+        if len(self._cache) > 512:
+            self._cache.clear()
+        self.prepareGeometryChange()
+        self.update()
+
+    def _layout(self, text: str):
+        """(QStaticText, width, height) laid out once per text: drawing it is then cheap."""
+        if text not in self._cache:
+            st = QStaticText(text)
+            st.prepare(QTransform(), self.font)
+            size = st.size()
+            self._cache[text] = (st, size.width() + 2 * self.PAD, size.height())
+        return self._cache[text]
+
+    def set_color(self, color) -> None:
+        self.color = QColor(pg.mkColor(color))
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        vb = self.getViewBox()  # texts reach beyond their points by a size set in pixels
+        return vb.viewRect() if vb is not None else QRectF()
+
+    def paint(self, p, *_):
+        if not self.texts:
+            return
+        tr = p.transform()
+        p.resetTransform()
+        p.setFont(self.font)
+        ax, ay = self.anchor
+        boxes = []
+        for text, (x, y), (st, w, h) in zip(self.texts, self.points, self._static, strict=True):
+            if text:
+                at = tr.map(QPointF(x, y))
+                boxes.append((st, QRectF(at.x() - ax * w, at.y() - ay * h, w, h)))
+        if self.boxed:
+            p.setPen(Qt.NoPen)
+            p.setBrush(QColor(255, 255, 255, 200))
+            for _, box in boxes:
+                p.drawRect(box)
+            p.setPen(QColor(20, 20, 20))
+        else:
+            p.setPen(self.color)
+        for st, box in boxes:
+            p.drawStaticText(QPointF(box.x() + self.PAD, box.y()), st)
+
+
 class MosaicItem:
-    """A ViewBox holding one ImageItem, with a header above it: a title LabelItem and a
-    :class:`ColorBar` (all in a pyqtgraph layout)."""
+    """A ViewBox holding one ImageItem, with a header above it (in a pyqtgraph layout): a
+    title LabelItem carrying a :class:`ColorBar` at its right end (a child item, not a
+    nested layout: layouts cost Python calls on every repaint)."""
 
     HEADER_HEIGHT = 22
 
     def __init__(self, layout: pg.GraphicsLayout, row: int, title: str, col: int = 0,
                  bar_width: int = ColorBar.WIDTH):
-        self.header = layout.addLayout(row=row, col=col)
-        self.header.setContentsMargins(0, 0, 0, 0)
-        self.header.setSpacing(0)
-        self.header.setMaximumHeight(self.HEADER_HEIGHT)  # the image gets the rest
         self.title = pg.LabelItem(title, justify="left", size="9pt")
+        self.title.setMaximumHeight(self.HEADER_HEIGHT)  # the image gets the rest
+        self.title.item.setCacheMode(QGraphicsItem.DeviceCoordinateCache)  # text: a pixmap
+        layout.addItem(self.title, row=row, col=col)
         self.colorbar = ColorBar(bar_width)
-        self.header.addItem(self.title, row=0, col=0)
-        self.header.addItem(self.colorbar, row=0, col=1)
-        # The header rarely changes while the maps under it do: repaint it from a pixmap.
-        for cached in (self.title.item, self.colorbar):
-            cached.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+        self.colorbar.setParentItem(self.title)
+        self.colorbar.resize(bar_width, ColorBar.HEIGHT)
+        self.title.geometryChanged.connect(self._place_bar)
         self._title_text = title
         self._color = None
-        self.captions: list[pg.TextItem] = []
+        self.captions: Labels | None = None
         self.caption_room = 0.0  # data units kept free above the image for captions
         self.view = pg.ViewBox(lockAspect=True, invertY=True, enableMouse=False,
                                enableMenu=False, defaultPadding=0.01)
@@ -199,6 +271,11 @@ class MosaicItem:
         self.shape: tuple[int, int] = (1, 1)
         self.mosaic: np.ndarray | None = None
         self.stale = False  # True when the data changed but was not drawn (out of view)
+
+    def _place_bar(self) -> None:
+        r = self.title.rect()
+        self.colorbar.setPos(r.width() - self.colorbar.width_px - 2,
+                             (r.height() - ColorBar.HEIGHT) / 2)
 
     def set_title(self, text: str) -> None:
         self._title_text = text
@@ -211,35 +288,27 @@ class MosaicItem:
         self._color = color
         self.set_title(self._title_text)
         self.colorbar.set_color(color)
-        if not getattr(self, "_captions_inside", True):
-            for c in self.captions:
-                c.setColor(color)
+        if self.captions is not None and not self.captions.boxed:
+            self.captions.set_color(color)
 
     def set_captions(self, texts, positions, anchor=(0.5, 0.5), room: float = 0.0,
                      inside: bool = True) -> None:
         """Fixed labels at data ``positions`` (tile names, digits). ``inside``: drawn over the
         image (dark text on a pale box); else on the background in the title colour, with
         ``room`` data units kept free above the image for them."""
-        for c in self.captions:
-            self.view.removeItem(c)
-        self.captions = []
-        self._captions_inside = inside
-        for text, (x, y) in zip(texts, positions, strict=True):
-            if inside:
-                item = pg.TextItem(str(text), color=(20, 20, 20), anchor=anchor,
-                                   fill=(255, 255, 255, 190))
-            else:
-                item = pg.TextItem(str(text), color=self._color or self.colorbar.color,
-                                   anchor=anchor)
-            item.setPos(float(x), float(y))
-            self.view.addItem(item)
-            self.captions.append(item)
+        if self.captions is not None:
+            self.view.removeItem(self.captions)
+        self.captions = Labels(anchor, boxed=inside,
+                               color=self._color or self.colorbar.color)
+        self.captions.setZValue(10)
+        self.captions.set_labels(texts, positions)
+        self.view.addItem(self.captions)
         if room != self.caption_room:
             self.caption_room = room
             self._fit_range()
 
     def caption_texts(self) -> list[str]:
-        return [c.toPlainText() for c in self.captions]
+        return [] if self.captions is None else list(self.captions.texts)
 
     def _fit_range(self) -> None:
         h, w = self.shape

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, Q
 
 from .. import theme
 from .help import HelpButton
+from .mosaic import Labels
 
 #: Below this top probability the guess is shown as unsure (a scribble is not a digit).
 UNSURE = 0.6
@@ -70,12 +71,9 @@ class ProbabilitiesPanel(QWidget):
         self.plot.showGrid(y=True, alpha=0.2)
         self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7)
         self.plot.addItem(self.bars)
-        self.values: list[pg.TextItem] = []
-        for i in range(10):
-            t = pg.TextItem("", anchor=(0.5, 1.0), color=theme.plot_colors()[1])
-            t.setPos(i, 0.0)
-            self.plot.addItem(t)
-            self.values.append(t)
+        self.values = Labels(anchor=(0.5, 1.0), color=theme.plot_colors()[1])
+        self.values.set_labels([""] * 10, [(i, 0.0) for i in range(10)])
+        self.plot.addItem(self.values)
         self._shown = [("", 0.0)] * 10
         self.help_button = HelpButton("probabilities")
         self._base = QColor("#7f8fa6")
@@ -112,21 +110,18 @@ class ProbabilitiesPanel(QWidget):
             self.bars.setOpts(height=heights, brushes=brushes)
         else:
             self.bars.setOpts(height=heights)
-        for i, (item, p) in enumerate(zip(self.values, heights, strict=True)):
-            text = bar_label(float(p))
-            y = round(float(p), 2) if text else 0.0  # moves in 1% steps, as its text does
-            if (text, y) != self._shown[i]:  # most bars keep their text from frame to frame
-                self._shown[i] = (text, y)
-                item.setText(text)
-                item.setPos(i, y)
+        shown = [(bar_label(float(p)), round(float(p), 2)) for p in heights]
+        if shown != self._shown:  # one repaint of all ten values, only when one changed
+            self._shown = shown
+            self.values.set_labels([t for t, _ in shown],
+                                   [(i, y if t else 0.0) for i, (t, y) in enumerate(shown)])
 
     def value_texts(self) -> list[str]:
-        return [t.toPlainText() for t in self.values]
+        return list(self.values.texts)
 
     def apply_theme(self, background: QColor, foreground: QColor) -> None:
         theme.style_plot(self.plot, background, foreground)
-        for item in self.values:
-            item.setColor(foreground)
+        self.values.set_color(foreground)
 
     def set_reading(self, reading) -> None:
         """Show a ``reading.Reading``: its digit; "not a digit" with the closest one greyed
