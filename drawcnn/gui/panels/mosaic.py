@@ -169,6 +169,17 @@ class RGBAImageItem(pg.ImageItem):
         self._renderRequired = False
         self._unrenderable = False
 
+    def show_rgba(self, rgba: np.ndarray) -> None:
+        """``setImage(rgba)``; a frame of the shape already shown skips pyqtgraph's general
+        bookkeeping (bounds, levels, signals): it only needs a new picture."""
+        if self.image is None or self.image.shape != rgba.shape or self.levels is not None \
+                or self.lut is not None or not hasattr(self, "_renderRequired"):
+            self.setImage(rgba, autoLevels=False)
+            return
+        self.image = rgba
+        self._renderRequired = True
+        self.update()
+
 
 class Labels(pg.GraphicsObject):
     """Short texts at data positions, all painted in one ``paint`` call at a fixed pixel size
@@ -337,8 +348,7 @@ class MosaicItem:
         self.levels, self.diverging = levels, diverging
         img = rgba
         first = self.shape != img.shape[:2]
-        # No levels: pyqtgraph wraps the bytes as they are (no per-frame makeARGB copy).
-        self.image.setImage(rgba, autoLevels=False)
+        self.image.show_rgba(rgba)
         self.colorbar.set_levels(levels, diverging, relative)
         if first:
             self.shape = img.shape[:2]
