@@ -17,10 +17,10 @@ from drawcnn.gui.panels.help import HelpButton
 from drawcnn.gui.panels.mosaic import prepare
 
 from .gui_helpers import (
-    REPO,
     draw_seven,
     line,
     make_window,
+    screenshot_path,
     stroke,
     temp_weights,
     trained_weights,
@@ -305,17 +305,17 @@ def test_cuda_unavailable_is_said_plainly(qtbot, window):
 # --------------------------------------------------------------------------- screenshots
 
 def test_screenshots_light_dark_and_train_dialog(qtbot, tmp_path):
-    """docs/main_light.png, docs/main_dark.png, docs/train_dialog_teaching.png (looked at)."""
+    """main_light.png, main_dark.png, train_dialog_teaching.png (into docs/ with
+    DRAWCNN_DOCS=1, looked at by a person)."""
     w = make_window(qtbot, trained_weights(), tmp_path)
     w.resize(1360, 860)
     draw_seven(w.canvas)
     wait_update(qtbot, w)
-    docs = REPO / "docs"
     for name in ("light", "dark"):
         w.set_theme(name)
         qtbot.wait(200)
         img = w.grab()
-        assert img.save(str(docs / f"main_{name}.png"))
+        assert img.save(str(screenshot_path(f"main_{name}.png", tmp_path)))
     w.set_theme("light")
     dlg = w.side.show_train_dialog()
     dlg.resize(1280, 820)
@@ -323,6 +323,6 @@ def test_screenshots_light_dark_and_train_dialog(qtbot, tmp_path):
     dlg.form.arch_box.setCurrentIndex(dlg.form.arch_box.findData("deep"))
     dlg.form.lr.setValue(50)
     qtbot.wait(200)
-    assert dlg.grab().save(str(docs / "train_dialog_teaching.png"))
+    assert dlg.grab().save(str(screenshot_path("train_dialog_teaching.png", tmp_path)))
     w.set_theme("light")
     dlg.shutdown()

@@ -229,6 +229,9 @@ class Labels(pg.GraphicsObject):
         vb = self.getViewBox()  # texts reach beyond their points by a size set in pixels
         return vb.viewRect() if vb is not None else QRectF()
 
+    def viewRangeChanged(self) -> None:
+        self.prepareGeometryChange()  # the bounding rect is the view's range
+
     def paint(self, p, *_):
         if not self.texts:
             return
