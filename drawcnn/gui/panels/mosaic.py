@@ -39,12 +39,15 @@ def prepare(data: np.ndarray, per_channel: bool = False, aspect: float = 4.0,
         a = viz.normalize_channels(a)
     levels, diverging = viz.auto_levels(a)
     levels = viz.nice_levels(levels)
-    idx = viz.to_index(a, levels, GAP)
+    # viz.to_index in fewer passes: scale in place, truncate, and let take() clamp to 0..GAP-1
+    lo, hi = levels
+    t = np.subtract(a, np.float32(lo), dtype=np.float32)
+    t *= np.float32((GAP - 1) / (hi - lo if hi > lo else 1.0))
     lut = _LUTS[diverging]
-    colours = np.empty(idx.size + 1, np.uint32)  # every value's colour, then the gap's
-    np.take(lut, idx.ravel(), out=colours[:-1])
+    colours = np.empty(a.size + 1, np.uint32)  # every value's colour, then the gap's
+    np.take(lut[:GAP], t.astype(np.intp).ravel(), out=colours[:-1], mode="clip")
     colours[-1] = lut[GAP]
-    where = _layout(idx.shape, aspect, cols)
+    where = _layout(a.shape, aspect, cols)
     rgba = colours[where].view(np.uint8).reshape(*where.shape, 4)
     return rgba, levels, diverging
 
