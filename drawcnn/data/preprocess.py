@@ -10,6 +10,7 @@ NumPy only.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -26,6 +27,7 @@ INK_THRESHOLD = 0.05
 MIN_TOTAL_INK = 1.0
 
 
+@functools.lru_cache(maxsize=256)
 def _resize_matrix(n_in: int, n_out: int) -> np.ndarray:
     """(n_out, n_in) weights of a separable anti-aliased linear resample.
 
@@ -38,7 +40,9 @@ def _resize_matrix(n_in: int, n_out: int) -> np.ndarray:
     dist = (np.arange(n_in) + 0.5)[None, :] - centres[:, None]
     w = np.clip(1.0 - np.abs(dist) / support, 0.0, None)
     w /= w.sum(axis=1, keepdims=True)
-    return w.astype(np.float32)
+    w = w.astype(np.float32)
+    w.flags.writeable = False  # cached (the app resizes the same sizes on every move)
+    return w
 
 
 def resize(image: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
@@ -53,7 +57,9 @@ def _check_image(image: np.ndarray) -> np.ndarray:
     img = np.asarray(image, dtype=np.float32)
     if img.ndim != 2:
         raise ValueError(f"expected a 2-D (H, W) ink image, got shape {img.shape}")
-    return np.clip(np.nan_to_num(img), 0.0, 1.0)
+    if not np.isfinite(img).all():  # rare: the slower, careful way
+        img = np.nan_to_num(img)
+    return np.clip(img, 0.0, 1.0)
 
 
 def ink_bbox(image: np.ndarray,

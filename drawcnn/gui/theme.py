@@ -8,7 +8,8 @@ curves) is restyled when the theme changes; widgets made later take the current 
 
 from __future__ import annotations
 
-import pyqtgraph as pg
+import sys
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
@@ -71,8 +72,16 @@ def apply(name: str) -> bool:
     else:
         app.setPalette(_DEFAULT_PALETTE)
     dark = _DARK = is_dark(name)
-    pg.setConfigOptions(background=plot_background(dark), foreground=plot_foreground(dark))
+    if "pyqtgraph" in sys.modules:  # else app.configure_pyqtgraph does it when imported
+        configure_plots()
     return dark
+
+
+def configure_plots() -> None:
+    """pyqtgraph's default colours for the theme last applied (items made from now on)."""
+    import pyqtgraph as pg
+
+    pg.setConfigOptions(background=plot_background(_DARK), foreground=plot_foreground(_DARK))
 
 
 def plot_background(dark: bool) -> QColor:
@@ -88,7 +97,7 @@ def plot_colors() -> tuple[QColor, QColor]:
     return plot_background(_DARK), plot_foreground(_DARK)
 
 
-def style_plot(plot: pg.PlotWidget, background, foreground) -> None:
+def style_plot(plot, background, foreground) -> None:
     """Background, axes, axis titles, plot title and legend text of ``plot`` in these colours
     (pyqtgraph takes its colours once, when an item is made: a theme change must repaint)."""
     fg = QColor(foreground)

