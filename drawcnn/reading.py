@@ -11,7 +11,7 @@ the result; nothing here knows Qt.
 * a drawing whose longest side is under ``MIN_SIZE_FRACTION`` of the canvas (a dot, a tick):
   "too small to read" (the preprocessing keeps it small, so what the network saw shows that);
 * a top probability under the network's calibrated ``min_confidence`` (weights metadata
-  ``reading``, set by ``tools/train_readings.py`` on held-out writers and held-out kinds of
+  ``reading``, set by ``drawcnn/cli/train_readings.py`` on held-out writers and held-out kinds of
   non-digits): "not a digit". A network without one (e.g. freshly trained) never declines.
 """
 

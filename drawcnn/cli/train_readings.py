@@ -1,6 +1,6 @@
 """Reproduce the "Readings you can trust" training and every number in the README section.
 
-    python tools/train_readings.py --arch deep --fold 0 --steps 500 --out weights/deep.npz
+    python -m drawcnn.cli.train_readings --arch deep --fold 0 --steps 500 --out weights/deep.npz
 
 For one writer fold of the 30 pendigits writers (3 folds of 10, seeded): fine-tunes the given
 weights (default: the shipped file) on MNIST + the other 20 writers' strokes rendered through
@@ -55,7 +55,7 @@ def split(pd, fold: int):
 def training_record(meta: dict, args, mnist_test: float, alpha: float, init: str) -> dict:
     """The file's training summary: this stage on top of the stages before it."""
     return {"stage": "readings: dense head on MNIST + pen digits + non-digits (outlier "
-                     "exposure), tools/train_readings.py", "architecture": args.arch,
+                     "exposure), drawcnn/cli/train_readings.py", "architecture": args.arch,
             "init": init, "steps": args.steps, "batch_size": args.batch, "lr": args.lr,
             "neg_share": args.neg_share, "pen_share": args.pen_share,
             "head_only": bool(args.head_only), "blend": alpha, "fold": args.fold,
@@ -287,7 +287,7 @@ def main(argv=None) -> int:
                                                      "calib_nondigits_rejected",
                                                      "fashion_test_rejected")},
                 "writers": report["writers"],
-                "recipe": f"tools/train_readings.py --arch {args.arch} --fold {args.fold} "
+                "recipe": f"drawcnn/cli/train_readings.py --arch {args.arch} --fold {args.fold} "
                           f"--steps {args.steps} --lr {args.lr} --neg-share {args.neg_share} "
                           f"--pen-share {args.pen_share} --batch {args.batch}"
                           f"{' --head-only' if args.head_only else ''}; blend {alpha}",
