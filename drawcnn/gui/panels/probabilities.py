@@ -78,7 +78,8 @@ class ProbabilitiesPanel(QWidget):
         self.help_button = HelpButton("probabilities")
         self._base = QColor("#7f8fa6")
         self._top = QColor("#e1553d")
-        self._top_index: int | None = -1  # the bar drawn in the top colour (-1: none set yet)
+        self._declined = QColor("#4f5866")  # the closest digit when the network names none
+        self._top_key: tuple | None = None  # (top bar, declined) of the brushes now set
         for name in ("left", "bottom"):  # the grid and ticks are redrawn from a pixmap
             self.plot.getAxis(name).setCacheMode(QGraphicsItem.DeviceCoordinateCache)
 
@@ -95,18 +96,20 @@ class ProbabilitiesPanel(QWidget):
         self.digit.setText("…")
         self.caption.setText(text)
 
-    def set_probabilities(self, probs: np.ndarray | None) -> None:
+    def set_probabilities(self, probs: np.ndarray | None, declined: bool = False) -> None:
+        """Bars for ``probs``; the top bar is red, or dark grey when the reading ``declined``
+        to name a digit (the probabilities stay the network's own)."""
         self.probabilities = None if probs is None else np.asarray(probs)
         big, caption = describe(self.probabilities)
         self.digit.setText(big)
         self.caption.setText(caption)
         heights = np.zeros(10) if probs is None else np.asarray(probs, dtype=float)
         top = None if probs is None else int(np.argmax(heights))
-        if top != self._top_index:  # new brushes only when the top bar moves (costly)
-            self._top_index = top
+        if (top, declined) != self._top_key:  # new brushes only when they change (costly)
+            self._top_key = (top, declined)
             brushes = [self._base] * 10
             if top is not None:
-                brushes[top] = self._top
+                brushes[top] = self._declined if declined else self._top
             self.bars.setOpts(height=heights, brushes=brushes)
         else:
             self.bars.setOpts(height=heights)
@@ -127,7 +130,8 @@ class ProbabilitiesPanel(QWidget):
         """Show a ``reading.Reading``: its digit; "not a digit" with the closest one greyed
         when the network declines to name one; "Nothing drawn" for an empty canvas."""
         drawn = reading is not None and reading.model_input is not None
-        self.set_probabilities(reading.probabilities if drawn else None)
+        self.set_probabilities(reading.probabilities if drawn else None,
+                               declined=drawn and reading.digit is None)
         if self.digit.styleSheet():  # re-polishing the label costs, even for ""
             self.digit.setStyleSheet("")
         self.digit.setToolTip("")
