@@ -157,6 +157,12 @@ def run(args) -> int:
     print(f"reference sgemm 1024: {sgemm_gflops():.0f} GFLOP/s")
     if args.device == "cuda":
         return _run_cuda(archs, args.quick)
+    if getattr(args, "layers", False):
+        from drawcnn.cli.bench_layers import run_layers
+
+        run_layers(archs, args.quick, torch is not None)
+        print(f"\nthreading layer: {threading_layer()}")
+        return 0
     rows = []
     for name in archs:
         arch = ARCHITECTURES[name]

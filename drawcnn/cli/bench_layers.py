@@ -1,0 +1,130 @@
+"""``drawcnn bench --layers``: where the time goes, layer by layer, next to PyTorch.
+
+For each architecture and batch size (1, 100, 256) every layer is timed on its own input
+(taken from one training-mode forward pass): eval forward (what predict runs), training
+forward, and backward. PyTorch runs the same layer on the same input in the same process at
+the same thread count. Medians of ``reps`` runs, in microseconds.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import numpy as np
+
+
+def _median_us(fn, reps: int) -> float:
+    fn()
+    ts = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t)
+    return statistics.median(ts) * 1e6
+
+
+def _reps(batch: int, quick: bool) -> int:
+    base = 40 if batch == 1 else 7
+    return max(3, base // 3) if quick else base
+
+
+def profile_ours(arch_name: str, batch: int, quick: bool) -> list[tuple[str, float, float, float]]:
+    """[(layer, eval forward µs, train forward µs, backward µs)] for our CPU backend."""
+    from drawcnn.engine import build_network
+
+    net = build_network(arch_name, seed=0, backend="cpu")
+    rng = np.random.default_rng(0)
+    x = net._prepare(rng.random((batch, 1, 28, 28), dtype=np.float32))
+    inputs = []
+    out = x
+    for layer in net.layers:
+        inputs.append(out)
+        out = layer.forward(out, True)
+    reps = _reps(batch, quick)
+    rows = []
+    for layer, inp in zip(net.layers, inputs):
+        ev = _median_us(lambda la=layer, i=inp: la.forward(i, False), reps)
+        y = layer.forward(inp, True)
+        g = np.ascontiguousarray(rng.standard_normal(y.shape).astype(np.float32))
+
+        def train_pass(la=layer, i=inp, g=g):
+            la.forward(i, True)
+            la.backward(g)
+
+        tr = _median_us(lambda la=layer, i=inp: la.forward(i, True), reps)
+        both = _median_us(train_pass, reps)
+        rows.append((layer.name, ev, tr, max(0.0, both - tr)))
+    return rows
+
+
+def profile_torch(arch_name: str, batch: int, quick: bool) -> list[tuple[str, float, float, float]]:
+    import torch
+
+    from drawcnn.cli.bench import _Torch
+    from drawcnn.engine import ARCHITECTURES
+
+    arch = ARCHITECTURES[arch_name]
+    model = _Torch(arch).model
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(rng.random((batch, 1, 28, 28), dtype=np.float32))
+    inputs = []
+    with torch.no_grad():
+        h = x
+        for m in model:
+            inputs.append(h)
+            h = m(h)
+    reps = _reps(batch, quick)
+    rows = []
+    for name, m, inp in zip(arch.layer_names(), model, inputs):
+        def ev(m=m, inp=inp):
+            m.eval()
+            with torch.no_grad():
+                m(inp)
+
+        t_ev = _median_us(ev, reps)
+        m.train()
+        with torch.no_grad():
+            g = torch.randn_like(m(inp))
+        first = name == arch.layer_names()[0]
+
+        def fwd(m=m, inp=inp, first=first):
+            i = inp if first else inp.detach().requires_grad_(True)
+            return m(i)
+
+        def both(m=m, g=g):
+            y = fwd()
+            if y.requires_grad:
+                y.backward(g)
+
+        t_tr = _median_us(fwd, reps)
+        t_both = _median_us(both, reps)
+        rows.append((name, t_ev, t_tr, max(0.0, t_both - t_tr)))
+    return rows
+
+
+def run_layers(archs, quick: bool, with_torch: bool, batches=(1, 100, 256)) -> None:
+    for name in archs:
+        for batch in batches:
+            ours = profile_ours(name, batch, quick)
+            theirs = profile_torch(name, batch, quick) if with_torch else None
+            print(f"\n{name}, batch {batch} (µs; eval fwd | train fwd | bwd"
+                  + (", torch in brackets" if with_torch else "") + ")")
+            print("| layer | eval fwd | train fwd | bwd |\n|---|---|---|---|")
+            tot = np.zeros(3)
+            ttot = np.zeros(3)
+            for i, (lname, ev, tr, bw) in enumerate(ours):
+                cells = [ev, tr, bw]
+                tot += cells
+                if theirs:
+                    t = theirs[i][1:]
+                    ttot += t
+                    txt = [f"{a:.0f} ({b:.0f})" for a, b in zip(cells, t)]
+                else:
+                    txt = [f"{a:.0f}" for a in cells]
+                print(f"| {lname} | " + " | ".join(txt) + " |")
+            if theirs:
+                txt = [f"{a:.0f} ({b:.0f})" for a, b in zip(tot, ttot)]
+            else:
+                txt = [f"{a:.0f}" for a in tot]
+            print("| **sum** | " + " | ".join(txt) + " |")
