@@ -80,10 +80,9 @@ class MaxPool2D(_Pool):
     kind = "MaxPool2D"
 
     def forward(self, x, train=False):
-        fast = getattr(self.backend, "maxpool_forward_eval", None)
-        if not train and fast is not None:  # inference needs no argmax for backward
-            return fast(x, self.spec.size, self._stride())
-        out, cache = self.backend.maxpool_forward(x, self.spec.size, self._stride())
+        # inference keeps no argmax: nothing will call backward
+        out, cache = self.backend.maxpool_forward(x, self.spec.size, self._stride(),
+                                                  need_argmax=train)
         if train:
             self._cache = cache
         return out

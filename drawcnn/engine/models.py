@@ -7,11 +7,12 @@ the architecture it was trained with.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
 from ..errors import ArchitectureError
+from .shapes import conv_out_size, pool_out_size
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,6 @@ class Architecture:
     input_shape: tuple = (1, 28, 28)
     num_classes: int = 10
     description: str = ""
-    extra: dict = field(default_factory=dict, compare=False)
 
     # -- naming and shapes
     def layer_names(self) -> list[str]:
@@ -173,16 +173,10 @@ def _next_shape(name: str, spec, shape: tuple) -> tuple:
         if len(shape) != 3:
             raise ArchitectureError(f"{name}: convolution needs (C,H,W) input, got {shape}")
         c, h, w = shape
-        oh = (h + 2 * spec.pad - spec.kernel) // spec.stride + 1
-        ow = (w + 2 * spec.pad - spec.kernel) // spec.stride + 1
-        if (
-            spec.filters < 1
-            or spec.kernel < 1
-            or spec.stride < 1
-            or spec.pad < 0
-            or oh < 1
-            or ow < 1
-        ):
+        valid = spec.filters >= 1 and spec.kernel >= 1 and spec.stride >= 1 and spec.pad >= 0
+        oh = conv_out_size(h, spec.kernel, spec.stride, spec.pad) if valid else 0
+        ow = conv_out_size(w, spec.kernel, spec.stride, spec.pad) if valid else 0
+        if oh < 1 or ow < 1:
             raise ArchitectureError(f"{name}: {spec} does not fit input {shape}")
         return (spec.filters, oh, ow)
     if isinstance(spec, (MaxPool, AvgPool)):
@@ -192,7 +186,7 @@ def _next_shape(name: str, spec, shape: tuple) -> tuple:
         stride = spec.stride or spec.size
         if spec.size < 1 or h < spec.size or w < spec.size:
             raise ArchitectureError(f"{name}: window {spec.size} does not fit input {shape}")
-        return (c, (h - spec.size) // stride + 1, (w - spec.size) // stride + 1)
+        return (c, pool_out_size(h, spec.size, stride), pool_out_size(w, spec.size, stride))
     if isinstance(spec, Flatten):
         return (int(np.prod(shape)),)
     if isinstance(spec, Dense):

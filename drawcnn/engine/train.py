@@ -150,122 +150,142 @@ def fit(
     """
     if epochs < 1 or batch_size < 1:
         raise ValueError("epochs and batch_size must be at least 1")
-    n = len(x_train)
-    if n == 0:
+    if len(x_train) == 0:
         raise ValueError("no training data")
+    run = _FitRun(net, optimizer, epochs, batch_size, len(x_train), lr_schedule,
+                  on_batch, on_epoch, _flag(stop), _flag(pause), report_interval, restore_best)
     rng = np.random.default_rng(seed)
-    should_stop, is_paused = _flag(stop), _flag(pause)
-    batches = math.ceil(n / batch_size)
-    base_lr = optimizer.lr
-    conv_key = _first_conv(net)
-    hist = History()
-    best_params = None
-    last_good = net.get_params()
-    t_start = time.perf_counter()
-    last_report = 0.0
     y_train = np.asarray(y_train, dtype=np.int64)
-
-    def finish(status, message=""):
-        hist.status, hist.message = status, message
-        hist.duration = time.perf_counter() - t_start
-        if restore_best and best_params is not None:
-            net.set_params(best_params)
-        optimizer.lr = base_lr
-        return hist
-
     for epoch in range(1, epochs + 1):
-        order = rng.permutation(n)
-        t_epoch = time.perf_counter()
-        loss_sum = 0.0
-        correct = 0
-        seen = 0
-        for b in range(batches):
-            while is_paused() and not should_stop():
-                time.sleep(0.05)
-            if should_stop():
-                return finish("stopped", f"stopped by the user in epoch {epoch}")
-            if lr_schedule == "cosine":
-                progress = ((epoch - 1) * batches + b) / (epochs * batches)
-                optimizer.lr = base_lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress)))
+        order = rng.permutation(len(x_train))
+        stats = _EpochStats()
+        for b in range(run.batches):
+            if run.wait_while_paused():
+                return run.finish("stopped", f"stopped by the user in epoch {epoch}")
+            run.schedule_lr(epoch, b)
             idx = order[b * batch_size : (b + 1) * batch_size]
-            xb = x_train[idx]
-            if augment is not None:
-                xb = augment(xb, rng)
+            xb = x_train[idx] if augment is None else augment(x_train[idx], rng)
             yb = y_train[idx]
             loss = net.train_step(xb, yb, optimizer)
             if not math.isfinite(loss):
-                net.set_params(last_good)
-                return finish(
-                    "diverged",
-                    f"the loss became {loss} in epoch {epoch}, batch {b + 1}; "
-                    "the last good weights were kept (try a lower learning rate)",
-                )
-            # training accuracy from the logits of this step's forward pass (cheap)
-            correct += _batch_correct(net, yb)
-            loss_sum += loss * len(idx)
-            seen += len(idx)
-            hist.images_seen += len(idx)
-            now = time.perf_counter()
-            if on_batch and (now - last_report >= report_interval or b == batches - 1):
-                last_report = now
-                elapsed = now - t_start
-                done = (epoch - 1) * batches + b + 1
-                rate = hist.images_seen / elapsed if elapsed > 0 else 0.0
-                eta = elapsed / done * (epochs * batches - done)
-                filters = np.array(net.backend.to_host(net.params[conv_key])) if conv_key else None
-                on_batch(
-                    BatchInfo(
-                        epoch,
-                        epochs,
-                        b + 1,
-                        batches,
-                        loss_sum / seen,
-                        correct / seen,
-                        rate,
-                        elapsed,
-                        eta,
-                        optimizer.lr,
-                        filters,
-                    )
-                )
+                return run.diverged(f"the loss became {loss} in epoch {epoch}, batch {b + 1}")
+            stats.add(loss, _batch_correct(net, yb), len(idx))
+            run.hist.images_seen += len(idx)
+            run.report_batch(epoch, b, stats)
+        if not run.end_epoch(epoch, stats, x_val, y_val):
+            return run.diverged(f"weights became NaN/inf in epoch {epoch}")
+    return run.finish("completed")
+
+
+@dataclass
+class _EpochStats:
+    """Running sums over the batches of one epoch."""
+
+    loss_sum: float = 0.0
+    correct: int = 0
+    seen: int = 0
+    t_start: float = field(default_factory=time.perf_counter)
+
+    def add(self, loss: float, correct: int, n: int) -> None:
+        self.loss_sum += loss * n
+        self.correct += correct
+        self.seen += n
+
+
+class _FitRun:
+    """What one fit() call keeps between batches: the history, the last good and the best
+    weights, the learning-rate schedule, the callbacks and their throttle."""
+
+    def __init__(self, net, optimizer, epochs, batch_size, n, lr_schedule, on_batch, on_epoch,
+                 should_stop, is_paused, report_interval, restore_best):
+        self.net, self.optimizer = net, optimizer
+        self.epochs, self.batches = epochs, math.ceil(n / batch_size)
+        self.lr_schedule, self.base_lr = lr_schedule, optimizer.lr
+        self.on_batch, self.on_epoch = on_batch, on_epoch
+        self.should_stop, self.is_paused = should_stop, is_paused
+        self.report_interval, self.restore_best = report_interval, restore_best
+        self.conv_key = _first_conv(net)
+        self.hist = History()
+        self.best_params: dict | None = None
+        self.last_good = net.get_params()
+        self.t_start = time.perf_counter()
+        self.last_report = 0.0
+
+    def wait_while_paused(self) -> bool:
+        """Sleep while paused; True when the run should stop."""
+        while self.is_paused() and not self.should_stop():
+            time.sleep(0.05)
+        return bool(self.should_stop())
+
+    def schedule_lr(self, epoch: int, b: int) -> None:
+        """Cosine decay from the base rate to 2% of it over the whole run."""
+        if self.lr_schedule == "cosine":
+            progress = ((epoch - 1) * self.batches + b) / (self.epochs * self.batches)
+            self.optimizer.lr = self.base_lr * (
+                0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+    def report_batch(self, epoch: int, b: int, stats: _EpochStats) -> None:
+        """on_batch, at most every report_interval seconds and after an epoch's last batch;
+        the filters it reports are a copy."""
+        now = time.perf_counter()
+        if not self.on_batch or (now - self.last_report < self.report_interval
+                                 and b != self.batches - 1):
+            return
+        self.last_report = now
+        elapsed = now - self.t_start
+        done = (epoch - 1) * self.batches + b + 1
+        rate = self.hist.images_seen / elapsed if elapsed > 0 else 0.0
+        eta = elapsed / done * (self.epochs * self.batches - done)
+        filters = None
+        if self.conv_key:
+            filters = np.array(self.net.backend.to_host(self.net.params[self.conv_key]))
+        self.on_batch(BatchInfo(epoch, self.epochs, b + 1, self.batches,
+                                stats.loss_sum / stats.seen, stats.correct / stats.seen, rate,
+                                elapsed, eta, self.optimizer.lr, filters))
+
+    def end_epoch(self, epoch: int, stats: _EpochStats, x_val, y_val) -> bool:
+        """Validate, keep the weights as the last good (and maybe best) ones, call on_epoch;
+        False when the weights are no longer finite."""
         val_loss = val_acc = None
         if x_val is not None and len(x_val):
-            res = evaluate(net, x_val, y_val)
+            res = evaluate(self.net, x_val, y_val)
             val_loss, val_acc = res.loss, res.accuracy
-        if not np.all([np.all(np.isfinite(net.backend.to_host(p))) for p in net.params.values()]):
-            net.set_params(last_good)
-            return finish(
-                "diverged",
-                f"weights became NaN/inf in epoch {epoch}; "
-                "the last good weights were kept (try a lower learning rate)",
-            )
-        last_good = net.get_params()
-        dur = time.perf_counter() - t_epoch
-        info = EpochInfo(
-            epoch,
-            epochs,
-            loss_sum / seen,
-            correct / seen,
-            val_loss,
-            val_acc,
-            dur,
-            seen / dur if dur > 0 else 0.0,
-            optimizer.lr,
-        )
-        hist.epochs.append(info)
-        if val_acc is not None and (
-            hist.best_val_accuracy is None or val_acc > hist.best_val_accuracy
-        ):
-            hist.best_val_accuracy, hist.best_epoch = val_acc, epoch
-            best_params = last_good
-        if on_epoch:
-            on_epoch(info)
-    return finish("completed")
+        backend = self.net.backend
+        if not all(np.all(np.isfinite(backend.to_host(p))) for p in self.net.params.values()):
+            return False
+        self.last_good = self.net.get_params()
+        dur = time.perf_counter() - stats.t_start
+        info = EpochInfo(epoch, self.epochs, stats.loss_sum / stats.seen,
+                         stats.correct / stats.seen, val_loss, val_acc, dur,
+                         stats.seen / dur if dur > 0 else 0.0, self.optimizer.lr)
+        self.hist.epochs.append(info)
+        best = self.hist.best_val_accuracy
+        if val_acc is not None and (best is None or val_acc > best):
+            self.hist.best_val_accuracy, self.hist.best_epoch = val_acc, epoch
+            self.best_params = self.last_good
+        if self.on_epoch:
+            self.on_epoch(info)
+        return True
+
+    def diverged(self, what: str) -> History:
+        """Put the last good weights back and end the run as diverged."""
+        self.net.set_params(self.last_good)
+        return self.finish("diverged", f"{what}; the last good weights were kept "
+                                       "(try a lower learning rate)")
+
+    def finish(self, status: str, message: str = "") -> History:
+        hist = self.hist
+        hist.status, hist.message = status, message
+        hist.duration = time.perf_counter() - self.t_start
+        if self.restore_best and self.best_params is not None:
+            self.net.set_params(self.best_params)
+        self.optimizer.lr = self.base_lr
+        return hist
 
 
 def _batch_correct(net, yb) -> int:
     """Correct predictions of the last training forward, read from the loss layer's input."""
-    logits = getattr(net, "last_logits", None)
+    logits = net.last_logits
     if logits is None:
         return 0
     return int((np.asarray(net.backend.to_host(logits)).argmax(axis=1) == yb).sum())

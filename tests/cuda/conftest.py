@@ -23,14 +23,20 @@ if _SIM and "numba" not in sys.modules:
     # The simulator runs each CUDA thread as a Python thread and its scheduler busy-polls
     # them: a short GIL switch interval makes it several times faster.
     sys.setswitchinterval(1e-4)
+if _SIM:
+    # The simulator's cuda.shared.array races between the threads of a block (see
+    # tests/cudasim_shared.py): without this a few GEMM entries come out stale now and then.
+    from tests import cudasim_shared
+
+    cudasim_shared.install()
 
 
 def _real_gpu_reason() -> str | None:
     """None when a real CUDA GPU is usable, else why not."""
     try:
-        from drawcnn.engine.backends import cuda as cuda_backend
+        from drawcnn.engine.backends import cuda_detect
 
-        cuda_backend.create_backend()
+        cuda_detect.create_backend()
     except Exception as exc:
         return str(exc)
     return None

@@ -148,13 +148,13 @@ def test_auto_picks_cuda_when_usable_and_explains_fallback(cu, monkeypatch):
     choice = base.resolve_backend("auto")
     assert choice.name == "cuda" and choice.backend.name == "cuda"
 
-    from drawcnn.engine.backends import cuda as cuda_backend
+    from drawcnn.engine.backends import cuda_detect
 
     def unavailable():
         raise BackendUnavailable("no NVIDIA driver found")
 
     monkeypatch.setattr(base, "_INSTANCES", {})
-    monkeypatch.setattr(cuda_backend, "create_backend", unavailable)
+    monkeypatch.setattr(cuda_detect, "create_backend", unavailable)
     choice = base.resolve_backend("auto")
     assert choice.name == "cpu" and "no NVIDIA driver found" in choice.reason
     with pytest.raises(BackendUnavailable, match="no NVIDIA driver"):
@@ -167,7 +167,7 @@ def _fake_cuda(available=False, error=None, devices=()):
 
 
 def test_driver_reasons_are_explained():
-    from drawcnn.engine.backends.cuda import _driver_reason
+    from drawcnn.engine.backends.cuda_detect import _driver_reason
 
     assert _driver_reason(_fake_cuda(available=True)) is None
     msg = _driver_reason(_fake_cuda(error="CUDA driver library cannot be found.\nIf you..."))
@@ -179,8 +179,7 @@ def test_driver_reasons_are_explained():
 
 
 def test_failed_kernel_compile_is_explained(cu, monkeypatch):
-    from drawcnn.engine.backends import cuda as cuda_backend
-    from drawcnn.engine.backends import cuda_kernels
+    from drawcnn.engine.backends import cuda_detect, cuda_kernels
 
     class Broken:
         def __getitem__(self, config):
@@ -188,15 +187,15 @@ def test_failed_kernel_compile_is_explained(cu, monkeypatch):
 
     monkeypatch.setattr(cuda_kernels, "probe", Broken())
     with pytest.raises(BackendUnavailable, match="failed to compile or launch.*libNVVM"):
-        cuda_backend.create_backend()
+        cuda_detect.create_backend()
 
 
 def test_missing_numba_cuda_is_explained(monkeypatch):
-    from drawcnn.engine.backends import cuda as cuda_backend
+    from drawcnn.engine.backends import cuda_detect
 
     monkeypatch.setitem(sys.modules, "numba.cuda", None)  # import numba.cuda -> ImportError
     with pytest.raises(BackendUnavailable, match=r"numba\.cuda cannot be imported.*\[cuda\]"):
-        cuda_backend.create_backend()
+        cuda_detect.create_backend()
 
 
 def test_fit_and_evaluate_on_cuda(cu, rng):

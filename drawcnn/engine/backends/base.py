@@ -1,9 +1,16 @@
 """The backend interface and how a backend is chosen.
 
-A backend implements the layer primitives on its own array type. Every method is listed in
-``Backend``; the CPU, reference and CUDA backends implement the same names, so layers and
-the tests are written once. Forward methods that need state for backward return
-``(out, cache)``; the cache is opaque and only passed back to the same backend.
+A backend implements the layer primitives on its own array type (NumPy arrays for the CPU
+and the reference, device arrays for CUDA). ``Backend`` lists every method the layers,
+the network and the optimizers call, with the one signature that the CPU, reference and
+CUDA backends all implement; nothing probes a backend for optional methods.
+
+Conventions: images are NCHW float32 (the CPU and reference backends also run float64 for
+the gradient checks); a method returns arrays of its own backend type and accepts host
+arrays where it says so. Forward methods that need state for backward return
+``(out, cache)``; the cache is opaque and only handed back to the same backend's backward.
+Backward methods return fresh gradient arrays; ``need_dx=False`` skips (returns None for)
+the input gradient. Optimizer updates change ``p`` and their state arrays in place.
 """
 
 from __future__ import annotations
@@ -17,23 +24,64 @@ from ...errors import BackendUnavailable
 class Backend(Protocol):
     name: str
 
-    def asarray(self, x) -> Any: ...
-    def to_host(self, x) -> Any: ...
-    def conv2d_forward(self, x, W, b, stride, pad) -> tuple[Any, Any]: ...
-    def conv2d_backward(self, dout, cache, W, stride, pad, need_dx=True) -> tuple: ...
+    # -- arrays
+    def asarray(self, x) -> Any:
+        """A contiguous array of this backend (host arrays are copied over; own arrays kept)."""
+
+    def to_host(self, x) -> Any:
+        """A host NumPy array with the values of ``x`` (own host arrays may be returned as is)."""
+
+    # -- convolution: x (N,C,H,W), W (F,C,k,k), b (F,) -> (N,F,OH,OW)
+    def conv2d_forward(self, x, W, b, stride: int, pad: int) -> tuple[Any, Any]:
+        """(out, cache)."""
+
+    def conv2d_backward(self, dout, cache, W, stride: int, pad: int,
+                        need_dx: bool = True) -> tuple[Any, Any, Any]:
+        """(dx or None, dW, db)."""
+
+    # -- activations (any shape)
     def relu_forward(self, x) -> Any: ...
-    def relu_backward(self, dout, out) -> Any: ...
-    def maxpool_forward(self, x, size, stride) -> tuple[Any, Any]: ...
-    def maxpool_backward(self, dout, cache, size, stride) -> Any: ...
-    def avgpool_forward(self, x, size, stride) -> tuple[Any, Any]: ...
-    def avgpool_backward(self, dout, cache, size, stride) -> Any: ...
+
+    def relu_backward(self, dout, out) -> Any:
+        """dx from dout and the forward *output*."""
+
+    # -- pooling: x (N,C,H,W) -> (N,C,OH,OW), windows size x size moved by stride, no padding
+    def maxpool_forward(self, x, size: int, stride: int,
+                        need_argmax: bool) -> tuple[Any, Any]:
+        """(out, cache); with need_argmax=False (inference) no argmax is kept: cache is None."""
+
+    def maxpool_backward(self, dout, cache, size: int, stride: int) -> Any: ...
+
+    def avgpool_forward(self, x, size: int, stride: int) -> tuple[Any, Any]:
+        """(out, cache)."""
+
+    def avgpool_backward(self, dout, cache, size: int, stride: int) -> Any: ...
+
+    # -- dense: x (N,K), W (K,M), b (M,) -> (N,M)
     def dense_forward(self, x, W, b) -> Any: ...
-    def dense_backward(self, dout, x, W, need_dx=True) -> tuple: ...
+
+    def dense_backward(self, dout, x, W, need_dx: bool = True) -> tuple[Any, Any, Any]:
+        """(dx or None, dW, db); ``x`` is the forward input."""
+
+    # -- dropout: the same elementwise product forward and backward (mask: host or own array)
     def dropout_apply(self, x, mask) -> Any: ...
+
+    # -- loss: logits (N,classes), labels (N,) int (host or own array)
     def softmax(self, logits) -> Any: ...
-    def softmax_cross_entropy(self, logits, labels) -> tuple[float, Any]: ...
-    def adam_update(self, p, g, m, v, lr, beta1, beta2, eps, weight_decay, t) -> None: ...
-    def sgd_update(self, p, g, vel, lr, momentum, weight_decay) -> None: ...
+
+    def softmax_cross_entropy(self, logits, labels) -> tuple[float, Any]:
+        """(mean cross-entropy as a host float, dlogits = (softmax - onehot) / N)."""
+
+    # -- optimizers, in place on p and the state arrays; t is the 1-based step count
+    def adam_update(self, p, g, m, v, lr: float, beta1: float, beta2: float, eps: float,
+                    weight_decay: float, t: int) -> None: ...
+
+    def sgd_update(self, p, g, vel, lr: float, momentum: float,
+                   weight_decay: float) -> None: ...
+
+
+#: Every method of the protocol, for the tests that check each backend implements them all.
+BACKEND_METHODS = tuple(n for n in vars(Backend) if not n.startswith("_") and n != "name")
 
 
 @dataclass(frozen=True)
@@ -61,11 +109,9 @@ def get_backend(name: str) -> Backend:
 
         inst = ReferenceBackend()
     elif name == "cuda":
-        try:
-            from . import cuda
-        except ImportError as exc:  # pragma: no cover - depends on the machine
-            raise BackendUnavailable(f"CUDA backend not installed: {exc}") from exc
-        inst = cuda.create_backend()  # raises BackendUnavailable with the reason
+        from . import cuda_detect
+
+        inst = cuda_detect.create_backend()  # raises BackendUnavailable with the reason
     else:
         raise BackendUnavailable(f"unknown backend {name!r} (choose auto, cpu, cuda or reference)")
     _INSTANCES[name] = inst

@@ -1,4 +1,4 @@
-"""The CPU backend: Numba kernels from cpu_kernels.py plus BLAS GEMMs through NumPy.
+"""The CPU backend: Numba kernels (cpu_kernels.py, cpu_conv_kernels.py) plus BLAS GEMMs.
 
 Convolution is im2col + GEMM: a chunk of images becomes one column matrix
 (C*k*k, images*positions), so forward and both backward products are one large GEMM per
@@ -16,6 +16,8 @@ import numpy as np
 
 from ..blas import use_single_threaded_blas
 from ..runtime import PARALLEL_LOCK, num_threads
+from ..shapes import conv_out_size, pool_out_size
+from . import cpu_conv_kernels as C
 from . import cpu_kernels as K
 
 # BLAS stays single-threaded: convolutions split the batch over WORKERS threads instead,
@@ -41,15 +43,14 @@ PAR_WORK = 1 << 16  # kernels touching fewer elements than this run serially
 SERIAL_PARAM_SIZE = 1 << 15  # parameter arrays smaller than this update serially
 
 
-def _run(name: str, parallel: bool, *args):
+def _run(parallel_kernel, serial_kernel, parallel: bool, *args) -> None:
+    """The parallel build under the process-wide lock (one Numba thread pool), or the serial
+    twin, which needs no lock."""
     if parallel:
         with PARALLEL_LOCK:
-            return getattr(K, name)(*args)
-    return getattr(K, name + "_serial")(*args)
-
-
-def conv_out_size(size: int, k: int, stride: int, pad: int) -> int:
-    return (size + 2 * pad - k) // stride + 1
+            parallel_kernel(*args)
+    else:
+        serial_kernel(*args)
 
 
 class CpuBackend:
@@ -90,9 +91,9 @@ class CpuBackend:
                 e = min(hi, s + step)
                 cc = cols[: ckk * (e - s) * p].reshape(ckk, (e - s) * p)
                 yy = y[: f * (e - s) * p].reshape(f, (e - s) * p)
-                K.im2col_rows_serial(cc, x[s:e], kh, kw, stride, pad)
+                C.im2col_rows(cc, x[s:e], kh, kw, stride, pad)
                 np.matmul(w2, cc, out=yy)  # one GEMM for the chunk: (F,CKK) @ (CKK, n*P)
-                K.rows_to_nchw_bias_serial(out[s:e], yy, b)
+                C.rows_to_nchw_bias(out[s:e], yy, b)
 
         self._parallel_over_batch(n, n * ckk * p, part)
         return out.reshape(n, f, oh, ow), x
@@ -114,7 +115,7 @@ class CpuBackend:
             m = min(step, hi - lo)
             dW = np.zeros((f, ckk), dtype=dout.dtype)
             db = np.empty(f, dtype=dout.dtype)
-            K.channel_sum_serial(db, d3[lo:hi])
+            C.channel_sum(db, d3[lo:hi])
             cols = np.empty(ckk * m * p, dtype=x.dtype)
             dy = np.empty(f * m * p, dtype=x.dtype)
             dcols = np.empty(ckk * m * p, dtype=x.dtype) if need_dx else None
@@ -123,13 +124,13 @@ class CpuBackend:
                 k = (e - s) * p
                 cc = cols[: ckk * k].reshape(ckk, k)
                 dd = dy[: f * k].reshape(f, k)
-                K.im2col_rows_serial(cc, x[s:e], kh, kw, stride, pad)
-                K.nchw_to_rows_serial(dd, d3[s:e])
+                C.im2col_rows(cc, x[s:e], kh, kw, stride, pad)
+                C.nchw_to_rows(dd, d3[s:e])
                 dW += dd @ cc.T  # (F, n*P) @ (n*P, CKK): one GEMM per chunk
                 if need_dx:
                     dc = dcols[: ckk * k].reshape(ckk, k)
                     np.matmul(w2.T, dd, out=dc)  # (CKK, F) @ (F, n*P)
-                    K.col2im_rows_serial(dx[s:e], dc, kh, kw, stride, pad)
+                    C.col2im_rows(dx[s:e], dc, kh, kw, stride, pad)
             partial_dW[lo] = dW
             partial_db[lo] = db
 
@@ -151,55 +152,57 @@ class CpuBackend:
     # -- activations
     def relu_forward(self, x):
         out = np.empty_like(x)
-        _run("relu_forward", x.size >= PAR_WORK, out.reshape(-1), x.reshape(-1))
+        _run(K.relu_forward, K.relu_forward_serial, x.size >= PAR_WORK, out.reshape(-1),
+             x.reshape(-1))
         return out
 
     def relu_backward(self, dout, out):
         dx = np.empty_like(out)
         dout = np.ascontiguousarray(dout)
-        _run("relu_backward", out.size >= PAR_WORK, dx.reshape(-1), dout.reshape(-1),
-             out.reshape(-1))
+        _run(K.relu_backward, K.relu_backward_serial, out.size >= PAR_WORK, dx.reshape(-1),
+             dout.reshape(-1), out.reshape(-1))
         return dx
 
     # -- pooling
-    def maxpool_forward(self, x, size, stride):
+    def _pool_out(self, x, size, stride):
         n, c, h, w = x.shape
-        oh, ow = conv_out_size(h, size, stride, 0), conv_out_size(w, size, stride, 0)
-        out = np.empty((n, c, oh, ow), dtype=x.dtype)
-        argmax = np.empty((n, c, oh, ow), dtype=np.int32)
-        _run("maxpool_forward", x.size >= PAR_WORK, out, argmax, x, size, stride)
-        return out, (x.shape, argmax)
+        shape = (n, c, pool_out_size(h, size, stride), pool_out_size(w, size, stride))
+        return np.empty(shape, dtype=x.dtype)
 
-    def maxpool_forward_eval(self, x, size, stride):
-        n, c, h, w = x.shape
-        oh, ow = conv_out_size(h, size, stride, 0), conv_out_size(w, size, stride, 0)
-        out = np.empty((n, c, oh, ow), dtype=x.dtype)
-        _run("maxpool_forward_eval", x.size >= PAR_WORK, out, x, size, stride)
-        return out
+    def maxpool_forward(self, x, size, stride, need_argmax):
+        out = self._pool_out(x, size, stride)
+        parallel = x.size >= PAR_WORK
+        if not need_argmax:  # inference: no argmax bookkeeping
+            _run(K.maxpool_forward_eval, K.maxpool_forward_eval_serial, parallel, out, x, size,
+                 stride)
+            return out, None
+        argmax = np.empty(out.shape, dtype=np.int32)
+        _run(K.maxpool_forward, K.maxpool_forward_serial, parallel, out, argmax, x, size, stride)
+        return out, (x.shape, argmax)
 
     def maxpool_backward(self, dout, cache, size, stride):
         x_shape, argmax = cache
         dx = np.empty(x_shape, dtype=dout.dtype)
-        _run("maxpool_backward", dout.size * 4 >= PAR_WORK, dx, np.ascontiguousarray(dout), argmax)
+        _run(K.maxpool_backward, K.maxpool_backward_serial, dout.size * 4 >= PAR_WORK, dx,
+             np.ascontiguousarray(dout), argmax, size, stride)
         return dx
 
     def avgpool_forward(self, x, size, stride):
-        n, c, h, w = x.shape
-        oh, ow = conv_out_size(h, size, stride, 0), conv_out_size(w, size, stride, 0)
-        out = np.empty((n, c, oh, ow), dtype=x.dtype)
-        _run("avgpool_forward", x.size >= PAR_WORK, out, x, size, stride)
+        out = self._pool_out(x, size, stride)
+        _run(K.avgpool_forward, K.avgpool_forward_serial, x.size >= PAR_WORK, out, x, size,
+             stride)
         return out, x.shape
 
     def avgpool_backward(self, dout, cache, size, stride):
         dx = np.empty(cache, dtype=dout.dtype)
-        _run("avgpool_backward", dout.size * 4 >= PAR_WORK, dx, np.ascontiguousarray(dout), size,
-             stride)
+        _run(K.avgpool_backward, K.avgpool_backward_serial, dout.size * 4 >= PAR_WORK, dx,
+             np.ascontiguousarray(dout), size, stride)
         return dx
 
     # -- dense
     def dense_forward(self, x, W, b):
         out = x @ W
-        _run("add_row_bias", out.size >= PAR_WORK, out, b)
+        _run(K.add_row_bias, K.add_row_bias_serial, out.size >= PAR_WORK, out, b)
         return out
 
     def dense_backward(self, dout, x, W, need_dx=True):
@@ -211,8 +214,8 @@ class CpuBackend:
     # -- dropout
     def dropout_apply(self, x, mask):
         out = np.empty_like(x)
-        _run("scale_mask", x.size >= PAR_WORK, out.reshape(-1),
-             np.ascontiguousarray(x).reshape(-1), mask.reshape(-1))
+        _run(K.scale_mask, K.scale_mask_serial, x.size >= PAR_WORK, out.reshape(-1),
+             np.ascontiguousarray(x).reshape(-1), np.ascontiguousarray(mask).reshape(-1))
         return out
 
     # -- loss
@@ -223,17 +226,18 @@ class CpuBackend:
 
     def softmax_cross_entropy(self, logits, labels):
         dlogits = np.empty_like(logits)
-        loss = K.softmax_cross_entropy(dlogits, np.ascontiguousarray(logits),
-                                       np.ascontiguousarray(labels, dtype=np.int64))
-        return float(loss), dlogits
+        row_loss = np.empty(logits.shape[0], dtype=np.float64)
+        K.softmax_cross_entropy(dlogits, row_loss, np.ascontiguousarray(logits),
+                                np.ascontiguousarray(labels, dtype=np.int64))
+        return float(row_loss.sum()), dlogits
 
     # -- optimizers (in place, flat views of contiguous arrays)
     def adam_update(self, p, g, m, v, lr, beta1, beta2, eps, weight_decay, t):
         b1, b2 = 1.0 - beta1**t, 1.0 - beta2**t
-        _run("adam_update", p.size >= SERIAL_PARAM_SIZE, p.reshape(-1),
+        _run(K.adam_update, K.adam_update_serial, p.size >= SERIAL_PARAM_SIZE, p.reshape(-1),
              np.ascontiguousarray(g).reshape(-1), m.reshape(-1), v.reshape(-1),
-             lr, beta1, beta2, eps, weight_decay, b1, b2)
+             lr, beta1, 1.0 - beta1, beta2, 1.0 - beta2, eps, weight_decay, b1, b2)
 
     def sgd_update(self, p, g, vel, lr, momentum, weight_decay):
-        _run("sgd_update", p.size >= SERIAL_PARAM_SIZE, p.reshape(-1),
+        _run(K.sgd_update, K.sgd_update_serial, p.size >= SERIAL_PARAM_SIZE, p.reshape(-1),
              np.ascontiguousarray(g).reshape(-1), vel.reshape(-1), lr, momentum, weight_decay)

@@ -3,11 +3,14 @@
 Style: a kernel writes into output arrays it is given (llm.c style) and returns nothing.
 All image arrays are NCHW, C-contiguous, float32 (float64 works too: the kernels are
 generic, the gradient checks use it). Matrix products go to BLAS through NumPy in cpu.py.
+A kernel that exists on the CUDA backend too takes the same arguments in the same order.
 
-Every kernel exists twice, compiled from the same source: ``name`` (``parallel=True``,
-``prange`` over batch x channels) for training-sized batches, and ``name_serial`` for a
-single image, where waking the thread pool costs more than the work. All are ``nogil`` so
-a worker thread never freezes the GUI thread.
+Elementwise, pooling and optimizer kernels exist twice, compiled from one source: ``name``
+(``parallel=True``, ``prange`` over batch x channels) for training-sized batches and
+``name_serial`` for a single image, where waking the thread pool costs more than the work.
+The convolution's layout kernels (cpu_conv_kernels.py) are serial only: cpu.py runs them on
+its own worker threads, one slice of the batch each. Every kernel is ``nogil`` so a worker
+thread never freezes the GUI thread.
 """
 
 from __future__ import annotations
@@ -23,125 +26,35 @@ from .. import runtime  # noqa: F401  (configures Numba before anything compiles
 _FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 
-def _twin(fn, suffix):
-    """A copy of ``fn`` under another qualname, so Numba caches each variant separately."""
-    twin = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + suffix, fn.__defaults__)
-    twin.__qualname__ = fn.__qualname__ + suffix
-    twin.__doc__ = fn.__doc__
-    return twin
+def parallel_kernel(fn):
+    """``fn`` compiled with ``parallel=True``: its ``prange`` loops run on Numba's threads."""
+    return njit(parallel=True, fastmath=_FASTMATH, cache=True, nogil=True)(fn)
 
 
-def kernel(fn):
-    """Compile ``fn`` as a parallel kernel and a serial twin (exported as ``<name>_serial``)."""
-    serial = njit(parallel=False, fastmath=_FASTMATH, cache=True, nogil=True)(
-        _twin(fn, "_serial")
-    )
-    par = njit(parallel=True, fastmath=_FASTMATH, cache=True, nogil=True)(fn)
-    globals()[fn.__name__ + "_serial"] = serial
-    return par
+def serial_kernel(fn):
+    """``fn`` compiled single-threaded (``prange`` runs as ``range``)."""
+    return njit(parallel=False, fastmath=_FASTMATH, cache=True, nogil=True)(fn)
 
 
-# --------------------------------------------------------------------------- convolution
+def serial_twin(kernel):
+    """The serial build of a parallel kernel's source, named ``<name>_serial``.
 
-
-@kernel
-def im2col_rows(cols, x, kh, kw, stride, pad):
-    """x (N,C,H,W) -> cols (C*kh*kw, N*OH*OW): one row per (c,i,j), images side by side.
-
-    This layout makes a whole chunk of images one GEMM (W (F,CKK) @ cols) instead of N
-    small ones, which matters for small feature maps (LeNet's 10x10, the deep net's 14x14).
+    The copy gets its own qualname because Numba's on-disk cache keys a function by
+    qualname and bytecode, not by compile flags: two builds of one function would share
+    (and overwrite) one cache entry.
     """
-    n_img, n_ch, height, width = x.shape
-    out_h = (height + 2 * pad - kh) // stride + 1
-    out_w = (width + 2 * pad - kw) // stride + 1
-    n_pos = out_h * out_w
-    for row in prange(n_ch * kh * kw):
-        c = row // (kh * kw)
-        i = (row // kw) % kh
-        j = row % kw
-        lo = max(0, (pad - j + stride - 1) // stride)
-        hi = min(out_w, (width - 1 + pad - j) // stride + 1)
-        for n in range(n_img):
-            for oh in range(out_h):
-                h = oh * stride - pad + i
-                base = n * n_pos + oh * out_w
-                if h < 0 or h >= height or lo >= hi:
-                    for ow in range(out_w):
-                        cols[row, base + ow] = 0.0
-                    continue
-                for ow in range(lo):
-                    cols[row, base + ow] = 0.0
-                for ow in range(lo, hi):
-                    cols[row, base + ow] = x[n, c, h, ow * stride - pad + j]
-                for ow in range(hi, out_w):
-                    cols[row, base + ow] = 0.0
-
-
-@kernel
-def col2im_rows(dx, dcols, kh, kw, stride, pad):
-    """Scatter-add dcols (C*kh*kw, N*OH*OW) into dx (N,C,H,W); dx is overwritten."""
-    n_img, n_ch, height, width = dx.shape
-    out_h = (height + 2 * pad - kh) // stride + 1
-    out_w = (width + 2 * pad - kw) // stride + 1
-    n_pos = out_h * out_w
-    for nc in prange(n_img * n_ch):  # each (n, c) plane is written by one iteration only
-        n = nc // n_ch
-        c = nc % n_ch
-        for h in range(height):
-            for w in range(width):
-                dx[n, c, h, w] = 0.0
-        for i in range(kh):
-            for j in range(kw):
-                row = (c * kh + i) * kw + j
-                lo = max(0, (pad - j + stride - 1) // stride)
-                hi = min(out_w, (width - 1 + pad - j) // stride + 1)
-                for oh in range(out_h):
-                    h = oh * stride - pad + i
-                    if h < 0 or h >= height:
-                        continue
-                    base = n * n_pos + oh * out_w
-                    for ow in range(lo, hi):
-                        dx[n, c, h, ow * stride - pad + j] += dcols[row, base + ow]
-
-
-@kernel
-def rows_to_nchw_bias(out, y, b):
-    """out (N, F, P) = y (F, N*P) + b[f]: the GEMM result back to NCHW, bias fused."""
-    n_img, n_f, n_pos = out.shape
-    for nf in prange(n_img * n_f):
-        n = nf // n_f
-        f = nf % n_f
-        bias = b[f]
-        for p in range(n_pos):
-            out[n, f, p] = y[f, n * n_pos + p] + bias
-
-
-@kernel
-def nchw_to_rows(y, d):
-    """y (F, N*P) = d (N, F, P) rearranged: the output gradient in GEMM layout."""
-    n_img, n_f, n_pos = d.shape
-    for f in prange(n_f):
-        for n in range(n_img):
-            for p in range(n_pos):
-                y[f, n * n_pos + p] = d[n, f, p]
-
-
-@kernel
-def channel_sum(db, dout):
-    """db (F,) = sum of dout (N, F, P) over batch and positions."""
-    n_img, n_f, n_pos = dout.shape
-    for f in prange(n_f):
-        acc = 0.0
-        for n in range(n_img):
-            for p in range(n_pos):
-                acc += dout[n, f, p]
-        db[f] = acc
+    fn = kernel.py_func
+    twin = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_serial",
+                              fn.__defaults__)
+    twin.__qualname__ = fn.__qualname__ + "_serial"
+    twin.__doc__ = fn.__doc__
+    return serial_kernel(twin)
 
 
 # --------------------------------------------------------------------------- activations
 
 
-@kernel
+@parallel_kernel
 def relu_forward(out, x):
     """out = max(x, 0), on flat views; NaN stays NaN so divergence stays visible."""
     for k in prange(x.size):
@@ -149,17 +62,23 @@ def relu_forward(out, x):
         out[k] = 0.0 if v <= 0.0 else v
 
 
-@kernel
+relu_forward_serial = serial_twin(relu_forward)
+
+
+@parallel_kernel
 def relu_backward(dx, dout, out):
     """dx = dout where the forward output was positive, else 0 (flat views)."""
     for k in prange(dout.size):
         dx[k] = dout[k] if out[k] > 0.0 else 0.0
 
 
+relu_backward_serial = serial_twin(relu_backward)
+
+
 # --------------------------------------------------------------------------- pooling
 
 
-@kernel
+@parallel_kernel
 def maxpool_forward(out, argmax, x, size, stride):
     """out (N,C,OH,OW) = window max of x; argmax keeps the flat index h*W+w of each max."""
     n_img, n_ch, height, width = x.shape
@@ -183,7 +102,10 @@ def maxpool_forward(out, argmax, x, size, stride):
                 argmax[n, c, oh, ow] = best_idx
 
 
-@kernel
+maxpool_forward_serial = serial_twin(maxpool_forward)
+
+
+@parallel_kernel
 def maxpool_forward_eval(out, x, size, stride):
     """out = window max of x, without the argmax bookkeeping (inference only)."""
     n_img, n_ch = x.shape[0], x.shape[1]
@@ -196,13 +118,21 @@ def maxpool_forward_eval(out, x, size, stride):
                 best = x[n, c, oh * stride, ow * stride]
                 for i in range(size):
                     for j in range(size):
-                        best = max(best, x[n, c, oh * stride + i, ow * stride + j])
+                        v = x[n, c, oh * stride + i, ow * stride + j]
+                        if v > best:  # as in maxpool_forward: the same max, NaN included
+                            best = v
                 out[n, c, oh, ow] = best
 
 
-@kernel
-def maxpool_backward(dx, dout, argmax):
-    """Route each dout to the input position that won the max; dx is overwritten."""
+maxpool_forward_eval_serial = serial_twin(maxpool_forward_eval)
+
+
+@parallel_kernel
+def maxpool_backward(dx, dout, argmax, size, stride):
+    """Route each dout to the input position that won the max; dx is overwritten.
+
+    A scatter: the argmax says where, so ``size`` and ``stride`` go unused here (the CUDA
+    kernel gathers instead and needs them; the two keep one signature)."""
     n_img, n_ch, height, width = dx.shape
     out_h, out_w = dout.shape[2], dout.shape[3]
     for nc in prange(n_img * n_ch):
@@ -217,7 +147,10 @@ def maxpool_backward(dx, dout, argmax):
                 dx[n, c, idx // width, idx % width] += dout[n, c, oh, ow]
 
 
-@kernel
+maxpool_backward_serial = serial_twin(maxpool_backward)
+
+
+@parallel_kernel
 def avgpool_forward(out, x, size, stride):
     """out (N,C,OH,OW) = window mean of x."""
     n_img, n_ch = x.shape[0], x.shape[1]
@@ -235,7 +168,10 @@ def avgpool_forward(out, x, size, stride):
                 out[n, c, oh, ow] = acc * scale
 
 
-@kernel
+avgpool_forward_serial = serial_twin(avgpool_forward)
+
+
+@parallel_kernel
 def avgpool_backward(dx, dout, size, stride):
     """Spread each dout evenly over its window; dx is overwritten."""
     n_img, n_ch, height, width = dx.shape
@@ -255,10 +191,13 @@ def avgpool_backward(dx, dout, size, stride):
                         dx[n, c, oh * stride + i, ow * stride + j] += g
 
 
+avgpool_backward_serial = serial_twin(avgpool_backward)
+
+
 # --------------------------------------------------------------------------- dense, dropout
 
 
-@kernel
+@parallel_kernel
 def add_row_bias(out, b):
     """out (N, M) += b (M,)."""
     n_rows, n_cols = out.shape
@@ -267,11 +206,17 @@ def add_row_bias(out, b):
             out[r, k] += b[k]
 
 
-@kernel
+add_row_bias_serial = serial_twin(add_row_bias)
+
+
+@parallel_kernel
 def scale_mask(out, x, mask):
     """out = x * mask (flat views): dropout forward and backward alike."""
     for k in prange(x.size):
         out[k] = x[k] * mask[k]
+
+
+scale_mask_serial = serial_twin(scale_mask)
 
 
 # --------------------------------------------------------------------------- loss
@@ -295,13 +240,13 @@ def softmax(probs, logits):
 
 
 @njit(cache=True, nogil=True)
-def softmax_cross_entropy(dlogits, logits, labels):
-    """Mean cross-entropy of softmax(logits) vs labels; dlogits = (p - onehot) / N.
+def softmax_cross_entropy(dlogits, row_loss, logits, labels):
+    """row_loss[r] = cross-entropy of softmax(logits[r]) vs labels[r], divided by N (their
+    sum is the mean loss); dlogits = (p - onehot) / N.
 
     Uses log-sum-exp, so huge logits give a finite loss; NaN/inf in the logits give NaN.
     """
     n_rows, n_cls = logits.shape
-    loss = 0.0
     inv_n = 1.0 / n_rows
     for r in range(n_rows):
         m = logits[r, 0]
@@ -312,30 +257,34 @@ def softmax_cross_entropy(dlogits, logits, labels):
             total += math.exp(logits[r, k] - m)
         log_z = m + math.log(total)
         y = labels[r]
-        loss += log_z - logits[r, y]
+        row_loss[r] = (log_z - logits[r, y]) * inv_n
         for k in range(n_cls):
             p = math.exp(logits[r, k] - log_z)
             dlogits[r, k] = (p - (1.0 if k == y else 0.0)) * inv_n
-    return loss * inv_n
 
 
 # --------------------------------------------------------------------------- optimizers
 
 
-@kernel
-def adam_update(param, grad, m, v, lr, beta1, beta2, eps, weight_decay, bias1, bias2):
-    """In-place Adam on flat views; weight_decay is decoupled (AdamW); bias_k = 1 - beta_k^t."""
+@parallel_kernel
+def adam_update(param, grad, m, v, lr, beta1, one_m_beta1, beta2, one_m_beta2, eps,
+                weight_decay, bias1, bias2):
+    """In-place Adam on flat views; weight_decay is decoupled (AdamW); bias_k = 1 - beta_k^t;
+    one_m_beta_k = 1 - beta_k, computed once on the host."""
     for k in prange(param.size):
         g = grad[k]
-        mk = beta1 * m[k] + (1.0 - beta1) * g
-        vk = beta2 * v[k] + (1.0 - beta2) * g * g
+        mk = beta1 * m[k] + one_m_beta1 * g
+        vk = beta2 * v[k] + one_m_beta2 * g * g
         m[k] = mk
         v[k] = vk
         step = lr * (mk / bias1) / (math.sqrt(vk / bias2) + eps)
         param[k] -= step + lr * weight_decay * param[k]
 
 
-@kernel
+adam_update_serial = serial_twin(adam_update)
+
+
+@parallel_kernel
 def sgd_update(param, grad, velocity, lr, momentum, weight_decay):
     """In-place SGD with (heavy-ball) momentum and L2 weight decay, on flat views."""
     for k in prange(param.size):
@@ -343,3 +292,6 @@ def sgd_update(param, grad, velocity, lr, momentum, weight_decay):
         vel = momentum * velocity[k] - lr * g
         velocity[k] = vel
         param[k] += vel
+
+
+sgd_update_serial = serial_twin(sgd_update)

@@ -1,4 +1,4 @@
-"""The CUDA backend: numba.cuda kernels from cuda_kernels.py on device arrays.
+"""The CUDA backend: numba.cuda kernels (cuda_kernels.py, cuda_gemm.py) on device arrays.
 
 Arrays stay on the GPU for a whole training step: ``asarray`` uploads a host array once
 (device arrays pass through), every method returns device arrays, and only ``to_host``
@@ -6,24 +6,15 @@ Arrays stay on the GPU for a whole training step: ``asarray`` uploads a host arr
 tiled GEMM, as on the CPU; backward reuses the forward's column matrix. The loss is summed
 on the device and only its one float crosses the bus.
 
-``create_backend()`` is the only entry point: it imports numba.cuda (NVIDIA's numba-cuda
-if installed, else the deprecated copy inside numba), checks the driver and the device,
-then compiles and launches a probe kernel, and raises BackendUnavailable with a sentence
-saying what is missing. Under NUMBA_ENABLE_CUDASIM=1 the same code runs in Numba's
-simulator (kernels as Python threads: correct, very slow; tests use tiny shapes).
+A backend is made by ``cuda_detect.create_backend()``, which checks that a usable GPU (or
+Numba's simulator, under NUMBA_ENABLE_CUDASIM=1) is there and says why not otherwise.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ...errors import BackendUnavailable
-
-_INSTALL_HINT = 'install the CUDA extra: pip install "drawcnn[cuda]"'
-
-
-def conv_out_size(size: int, k: int, stride: int, pad: int) -> int:
-    return (size + 2 * pad - k) // stride + 1
+from ..shapes import conv_out_size, pool_out_size
 
 
 def _f32(x) -> np.float32:
@@ -35,9 +26,10 @@ class CudaBackend:
 
     name = "cuda"
 
-    def __init__(self, cuda_module, kernels, device_name: str):
+    def __init__(self, cuda_module, kernels, gemm_kernels, device_name: str):
         self._cuda = cuda_module
-        self.K = kernels
+        self.K = kernels  # cuda_kernels: elementwise, im2col/col2im, pooling, loss, optimizers
+        self.G = gemm_kernels  # cuda_gemm: the tiled GEMM and the block reductions
         self.device_name = device_name
         self.simulator = kernels.SIMULATOR
         # grid-stride kernels: any launch is correct; the simulator gets tiny launches
@@ -78,7 +70,7 @@ class CudaBackend:
     def _gemm(self, c, a, b, trans_a=False, trans_b=False, sum_batch=False, bias=None,
               bias_mode=0) -> None:
         """c[z] = op(a[z]) @ op(b[z]) (+bias); all three 3-D, see cuda_kernels.gemm."""
-        tile = self.K.TILE
+        tile = self.G.TILE
         m, n = c.shape[1], c.shape[2]
         cap = self._gemm_grid_cap
         grid = (min((n + tile - 1) // tile, cap[0]), min((m + tile - 1) // tile, cap[1]),
@@ -87,13 +79,13 @@ class CudaBackend:
             if self._dummy_bias is None:
                 self._dummy_bias = self._empty((1,))
             bias = self._dummy_bias
-        self.K.gemm[grid, (tile, tile)](c, a, b, trans_a, trans_b, sum_batch, bias, bias_mode)
+        self.G.gemm[grid, (tile, tile)](c, a, b, trans_a, trans_b, sum_batch, bias, bias_mode)
 
     def _channel_sum(self, x3):
         """(N, F, P) -> (F,) summed over N and P, on the device."""
         out = self._empty((x3.shape[1],))
         blocks = max(1, min(x3.shape[1], self._max_blocks))
-        self.K.channel_sum[blocks, self.K.RED](out, x3)
+        self.G.channel_sum[blocks, self.G.RED](out, x3)
         return out
 
     # -- convolution
@@ -124,7 +116,7 @@ class CudaBackend:
             dW = parts
         else:
             dW = self._empty((f * ckk,))
-            self._launch(self.K.sum_axis0, f * ckk, dW, parts.reshape(parts.shape[0], f * ckk))
+            self._launch(self.G.sum_axis0, f * ckk, dW, parts.reshape(parts.shape[0], f * ckk))
         dx = None
         if need_dx:
             dcols = self._empty((n, ckk, oh * ow))
@@ -150,12 +142,17 @@ class CudaBackend:
         return dx
 
     # -- pooling
-    def maxpool_forward(self, x, size, stride):
-        x = self.asarray(x)
+    def _pool_out(self, x, size, stride):
         n, c, h, w = x.shape
-        oh, ow = conv_out_size(h, size, stride, 0), conv_out_size(w, size, stride, 0)
-        out = self._empty((n, c, oh, ow))
-        argmax = self._empty((n, c, oh, ow), np.int32)
+        return self._empty((n, c, pool_out_size(h, size, stride), pool_out_size(w, size, stride)))
+
+    def maxpool_forward(self, x, size, stride, need_argmax):
+        x = self.asarray(x)
+        out = self._pool_out(x, size, stride)
+        if not need_argmax:  # inference: no argmax bookkeeping
+            self._launch(self.K.maxpool_forward_eval, out.size, out, x, size, stride)
+            return out, None
+        argmax = self._empty(out.shape, np.int32)
         self._launch(self.K.maxpool_forward, out.size, out, argmax, x, size, stride)
         return out, (x.shape, argmax)
 
@@ -168,9 +165,7 @@ class CudaBackend:
 
     def avgpool_forward(self, x, size, stride):
         x = self.asarray(x)
-        n, c, h, w = x.shape
-        oh, ow = conv_out_size(h, size, stride, 0), conv_out_size(w, size, stride, 0)
-        out = self._empty((n, c, oh, ow))
+        out = self._pool_out(x, size, stride)
         self._launch(self.K.avgpool_forward, out.size, out, x, size, stride)
         return out, x.shape
 
@@ -243,78 +238,3 @@ class CudaBackend:
 
     def __repr__(self) -> str:
         return f"<CudaBackend on {self.device_name}>"
-
-
-# ------------------------------------------------------------------------------ detection
-
-
-def _import_cuda():
-    try:
-        import numba.cuda as cuda
-    except Exception as exc:  # ImportError, or a broken numba-cuda install
-        raise BackendUnavailable(f"numba.cuda cannot be imported ({type(exc).__name__}: "
-                                 f"{exc}); {_INSTALL_HINT}") from exc
-    return cuda
-
-
-def _driver_reason(cuda) -> str | None:
-    """None when a driver, a device and NVVM are there, else why not."""
-    try:
-        if cuda.is_available():
-            return None
-    except Exception as exc:  # pragma: no cover - depends on the machine
-        return f"CUDA initialisation failed ({type(exc).__name__}: {exc})"
-    err = cuda.cuda_error() if hasattr(cuda, "cuda_error") else None
-    if err:
-        text = " ".join(str(err).split())
-        low = text.lower()
-        if "cannot be found" in low or "not found" in low or "no such file" in low:
-            return f"no NVIDIA driver found ({text})"
-        return f"the NVIDIA driver failed to initialise ({text})"
-    try:
-        n_dev = len(cuda.list_devices())
-    except Exception as exc:  # pragma: no cover
-        return f"cannot list CUDA devices ({type(exc).__name__}: {exc})"
-    if n_dev == 0:
-        return "no CUDA GPU found (the NVIDIA driver loaded but reports no device)"
-    return ("NVVM, the CUDA compiler library, was not found: install the CUDA toolkit or "
-            "pip install \"numba-cuda[cu12]\"")  # pragma: no cover - needs a GPU
-
-
-def _device_name(cuda, simulator: bool) -> str:
-    if simulator:
-        return "the Numba CUDA simulator"
-    try:
-        dev = cuda.get_current_device()
-        name = dev.name.decode() if isinstance(dev.name, bytes) else str(dev.name)
-        return f"{name} (compute capability {dev.compute_capability[0]}."\
-               f"{dev.compute_capability[1]})"
-    except Exception:  # pragma: no cover
-        return "a CUDA GPU"
-
-
-def create_backend() -> CudaBackend:
-    """A working CUDA backend, or BackendUnavailable saying why there is none."""
-    cuda = _import_cuda()
-    try:
-        from . import cuda_kernels as K
-    except BackendUnavailable:
-        raise
-    except Exception as exc:
-        raise BackendUnavailable(f"the CUDA kernels cannot be loaded ({type(exc).__name__}: "
-                                 f"{exc})") from exc
-    if not K.SIMULATOR:
-        reason = _driver_reason(cuda)
-        if reason is not None:
-            raise BackendUnavailable(reason)
-    try:  # compile + launch one tiny kernel: catches missing NVVM/libdevice, old drivers
-        out = cuda.device_array(32, dtype=np.float32)
-        K.probe[1, 32](out)
-        got = out.copy_to_host()
-    except Exception as exc:
-        msg = " ".join(str(exc).split())[:300]
-        raise BackendUnavailable(f"a CUDA kernel failed to compile or launch "
-                                 f"({type(exc).__name__}: {msg})") from exc
-    if not np.array_equal(got, 2 * np.arange(32, dtype=np.float32)):
-        raise BackendUnavailable("the CUDA probe kernel returned wrong results")
-    return CudaBackend(cuda, K, _device_name(cuda, K.SIMULATOR))

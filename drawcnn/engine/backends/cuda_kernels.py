@@ -1,10 +1,11 @@
-"""numba.cuda kernels: im2col/col2im, a tiled GEMM, reductions, activations, pooling, loss,
-optimizer updates.
+"""numba.cuda kernels: im2col/col2im, activations, pooling, loss, optimizer updates; the
+launch configuration shared with cuda_gemm.py (the tiled GEMM and the block reductions).
 
 Style as in cpu_kernels.py: a kernel writes into the output arrays it is given and returns
-nothing. Image arrays are NCHW, C-contiguous, float32; every arithmetic constant is cast to
-float32 so no kernel silently runs in (slow, on consumer GPUs) float64. Elementwise kernels
-use grid-stride loops, so any launch size is correct and the backend picks it. Backward
+nothing, and a kernel that also exists on the CPU takes the same arguments in the same
+order. Image arrays are NCHW, C-contiguous, float32; every arithmetic constant is cast to
+float32 so no kernel silently runs in (slow, on consumer GPUs) float64. Kernels here use
+grid-stride loops, so any launch size is correct and the backend picks it. Backward
 kernels *gather* (each thread owns one input element and sums what flows into it) instead
 of scattering with atomics: results are deterministic and need no zero-fill.
 
@@ -22,16 +23,11 @@ from numba import cuda
 #: True under NUMBA_ENABLE_CUDASIM=1, where kernels run as Python threads.
 SIMULATOR = "simulator" in getattr(cuda.jit, "__module__", "")
 
-# Tile edge of the GEMM (threads per block = TILE*TILE) and the reduction block size.
-# Smaller under the simulator: each simulated thread is a Python thread.
-TILE = 4 if SIMULATOR else 16
-RED = 16 if SIMULATOR else 256
-
-_jit = cuda.jit if SIMULATOR else cuda.jit(cache=True)
-ZERO = np.float32(0.0)
+#: cuda.jit for every kernel of the backend (no on-disk cache in the simulator).
+cuda_jit = cuda.jit if SIMULATOR else cuda.jit(cache=True)
 
 
-@_jit
+@cuda_jit
 def probe(out):
     """out[i] = 2*i: launched once by create_backend to prove compile + launch work."""
     i = cuda.grid(1)
@@ -39,112 +35,10 @@ def probe(out):
         out[i] = np.float32(2 * i)
 
 
-# --------------------------------------------------------------------------- GEMM
-
-
-@_jit
-def gemm(c, a, b, trans_a, trans_b, sum_batch, bias, bias_mode):
-    """c[z] (M,N) = op(a[z]) @ op(b[z]) (+ bias), op = transpose when trans_* is set.
-
-    a, b, c are 3-D (batch first); a batch of size 1 is broadcast. With ``sum_batch`` c
-    holds S partial sums: c[s] = sum over batches z = s, s+S, s+2S, ... (conv dW =
-    sum_n dout_n cols_n^T, split over S so that more blocks share the work; sum_axis0 then
-    adds the partials).
-    bias_mode: 0 none, 1 bias[row] (conv channels), 2 bias[col] (dense units).
-    Launch: block (TILE, TILE); grid up to (ceil(N/TILE), ceil(M/TILE), batches of c).
-    Tiles of A and B are staged in shared memory; transposed operands are loaded with the
-    thread roles swapped so global reads stay coalesced along threadIdx.x.
-    """
-    sa = cuda.shared.array((TILE, TILE), dtype=np.float32)  # sa[i, k] = A[row0+i, k0+k]
-    sb = cuda.shared.array((TILE, TILE), dtype=np.float32)  # sb[k, j] = B[k0+k, col0+j]
-    tx = cuda.threadIdx.x
-    ty = cuda.threadIdx.y
-    m = c.shape[1]
-    n = c.shape[2]
-    k_dim = a.shape[1] if trans_a else a.shape[2]
-    nb = max(a.shape[0], b.shape[0])
-    # grid-stride over (batch, tile row, tile column): any grid is correct; loop bounds
-    # depend on the block only, so every thread of a block reaches the same syncthreads
-    for z in range(cuda.blockIdx.z, c.shape[0], cuda.gridDim.z):
-        z_hi = nb if sum_batch else z + 1
-        z_step = c.shape[0] if sum_batch else 1
-        for row0 in range(cuda.blockIdx.y * TILE, m, cuda.gridDim.y * TILE):
-            for col0 in range(cuda.blockIdx.x * TILE, n, cuda.gridDim.x * TILE):
-                acc = np.float32(0.0)
-                for zz in range(z, z_hi, z_step):
-                    za = zz if a.shape[0] > 1 else 0
-                    zb = zz if b.shape[0] > 1 else 0
-                    for k0 in range(0, k_dim, TILE):
-                        if trans_a:  # A[r, k] = a[k, r]: tx walks r (contiguous)
-                            r = row0 + tx
-                            k = k0 + ty
-                            sa[tx, ty] = a[za, k, r] if (r < m and k < k_dim) else ZERO
-                        else:  # A[r, k] = a[r, k]: tx walks k (contiguous)
-                            r = row0 + ty
-                            k = k0 + tx
-                            sa[ty, tx] = a[za, r, k] if (r < m and k < k_dim) else ZERO
-                        if trans_b:  # B[k, j] = b[j, k]: tx walks k (contiguous)
-                            k = k0 + tx
-                            j = col0 + ty
-                            sb[tx, ty] = b[zb, j, k] if (k < k_dim and j < n) else ZERO
-                        else:  # B[k, j] = b[k, j]: tx walks j (contiguous)
-                            k = k0 + ty
-                            j = col0 + tx
-                            sb[ty, tx] = b[zb, k, j] if (k < k_dim and j < n) else ZERO
-                        cuda.syncthreads()
-                        for kk in range(TILE):
-                            acc += sa[ty, kk] * sb[kk, tx]
-                        cuda.syncthreads()
-                row = row0 + ty
-                col = col0 + tx
-                if row < m and col < n:
-                    if bias_mode == 1:
-                        acc += bias[row]
-                    elif bias_mode == 2:
-                        acc += bias[col]
-                    c[z, row, col] = acc
-
-
-@_jit
-def sum_axis0(out, parts):
-    """out (M,) = parts (S, M) summed over S: adds the split-batch GEMM partials."""
-    n_parts, m = parts.shape
-    for k in range(cuda.grid(1), m, cuda.gridsize(1)):
-        acc = np.float32(0.0)
-        for s in range(n_parts):
-            acc += parts[s, k]
-        out[k] = acc
-
-
-@_jit
-def channel_sum(out, x):
-    """out (F,) = sum of x (N, F, P) over N and P. One block (RED threads) per channel,
-    tree reduction in shared memory. Also dense db (x = dout as (N, M, 1)) and loss sums."""
-    buf = cuda.shared.array(RED, dtype=np.float32)
-    tid = cuda.threadIdx.x
-    n_img, n_f, n_pos = x.shape
-    total = n_img * n_pos
-    for f in range(cuda.blockIdx.x, n_f, cuda.gridDim.x):  # uniform per block
-        acc = np.float32(0.0)
-        for k in range(tid, total, RED):
-            acc += x[k // n_pos, f, k % n_pos]
-        buf[tid] = acc
-        cuda.syncthreads()
-        s = RED // 2
-        while s > 0:
-            if tid < s:
-                buf[tid] += buf[tid + s]
-            cuda.syncthreads()
-            s //= 2
-        if tid == 0:
-            out[f] = buf[0]
-        cuda.syncthreads()
-
-
 # --------------------------------------------------------------------------- convolution
 
 
-@_jit
+@cuda_jit
 def im2col(cols, x, kh, kw, stride, pad):
     """x (N,C,H,W) -> cols (N, C*kh*kw, OH*OW); row (c,i,j), column (oh,ow); zero padding."""
     n_img, n_ch, height, width = x.shape
@@ -166,7 +60,7 @@ def im2col(cols, x, kh, kw, stride, pad):
             cols[n, row, p] = np.float32(0.0)
 
 
-@_jit
+@cuda_jit
 def col2im(dx, dcols, kh, kw, stride, pad):
     """dx (N,C,H,W) = sum of the dcols (N, C*kh*kw, OH*OW) entries that read each pixel."""
     n_img, n_ch, height, width = dx.shape
@@ -194,7 +88,7 @@ def col2im(dx, dcols, kh, kw, stride, pad):
 # --------------------------------------------------------------------------- elementwise
 
 
-@_jit
+@cuda_jit
 def relu_forward(out, x):
     """out = max(x, 0) on flat views."""
     for k in range(cuda.grid(1), x.size, cuda.gridsize(1)):
@@ -202,14 +96,14 @@ def relu_forward(out, x):
         out[k] = v if v > np.float32(0.0) else np.float32(0.0)
 
 
-@_jit
+@cuda_jit
 def relu_backward(dx, dout, out):
     """dx = dout where the forward output was positive, else 0 (flat views)."""
     for k in range(cuda.grid(1), dx.size, cuda.gridsize(1)):
         dx[k] = dout[k] if out[k] > np.float32(0.0) else np.float32(0.0)
 
 
-@_jit
+@cuda_jit
 def scale_mask(out, x, mask):
     """out = x * mask (flat views): dropout forward and backward alike."""
     for k in range(cuda.grid(1), out.size, cuda.gridsize(1)):
@@ -219,7 +113,7 @@ def scale_mask(out, x, mask):
 # --------------------------------------------------------------------------- pooling
 
 
-@_jit
+@cuda_jit
 def maxpool_forward(out, argmax, x, size, stride):
     """out (N,C,OH,OW) = window max of x; argmax keeps the flat index h*W+w of each max
     (the first maximum in row-major window order, like the CPU kernel)."""
@@ -244,7 +138,26 @@ def maxpool_forward(out, argmax, x, size, stride):
         argmax[n, c, oh, ow] = best_idx
 
 
-@_jit
+@cuda_jit
+def maxpool_forward_eval(out, x, size, stride):
+    """out = window max of x, without the argmax bookkeeping (inference only)."""
+    n_ch = x.shape[1]
+    out_h, out_w = out.shape[2], out.shape[3]
+    for idx in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        ow = idx % out_w
+        oh = (idx // out_w) % out_h
+        c = (idx // (out_w * out_h)) % n_ch
+        n = idx // (out_w * out_h * n_ch)
+        best = x[n, c, oh * stride, ow * stride]
+        for i in range(size):
+            for j in range(size):
+                v = x[n, c, oh * stride + i, ow * stride + j]
+                if v > best:  # as in maxpool_forward: the same max, NaN included
+                    best = v
+        out[n, c, oh, ow] = best
+
+
+@cuda_jit
 def maxpool_backward(dx, dout, argmax, size, stride):
     """dx pixel = sum of dout over the windows that cover it and chose it as their max."""
     n_ch, height, width = dx.shape[1], dx.shape[2], dx.shape[3]
@@ -264,7 +177,7 @@ def maxpool_backward(dx, dout, argmax, size, stride):
         dx[n, c, h, w] = acc
 
 
-@_jit
+@cuda_jit
 def avgpool_forward(out, x, size, stride):
     """out (N,C,OH,OW) = window mean of x."""
     n_ch = x.shape[1]
@@ -282,7 +195,7 @@ def avgpool_forward(out, x, size, stride):
         out[n, c, oh, ow] = acc * scale
 
 
-@_jit
+@cuda_jit
 def avgpool_backward(dx, dout, size, stride):
     """dx pixel = sum over the windows covering it of dout / size^2."""
     n_ch, height, width = dx.shape[1], dx.shape[2], dx.shape[3]
@@ -303,7 +216,7 @@ def avgpool_backward(dx, dout, size, stride):
 # --------------------------------------------------------------------------- loss
 
 
-@_jit
+@cuda_jit
 def softmax(probs, logits):
     """Row-wise stable softmax, one thread per row (rows are a handful of classes)."""
     n_rows, n_cls = logits.shape
@@ -321,7 +234,7 @@ def softmax(probs, logits):
             probs[r, k] *= inv
 
 
-@_jit
+@cuda_jit
 def softmax_cross_entropy(dlogits, row_loss, logits, labels):
     """row_loss[r] = CE of row r / N (summed on device by channel_sum);
     dlogits = (softmax - onehot) / N. Log-sum-exp keeps huge logits finite; NaN stays NaN."""
@@ -346,7 +259,7 @@ def softmax_cross_entropy(dlogits, row_loss, logits, labels):
 # --------------------------------------------------------------------------- optimizers
 
 
-@_jit
+@cuda_jit
 def adam_update(param, grad, m, v, lr, beta1, one_m_beta1, beta2, one_m_beta2, eps,
                 weight_decay, bias1, bias2):
     """In-place Adam on flat views; decoupled weight decay (AdamW); bias_k = 1 - beta_k^t.
@@ -361,7 +274,7 @@ def adam_update(param, grad, m, v, lr, beta1, one_m_beta1, beta2, one_m_beta2, e
         param[k] -= step + lr * weight_decay * param[k]
 
 
-@_jit
+@cuda_jit
 def sgd_update(param, grad, velocity, lr, momentum, weight_decay):
     """In-place SGD with heavy-ball momentum and L2 weight decay, on flat views."""
     for k in range(cuda.grid(1), param.size, cuda.gridsize(1)):

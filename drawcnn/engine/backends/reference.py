@@ -56,9 +56,11 @@ class ReferenceBackend:
     def relu_backward(self, dout, out):
         return dout * (out > 0)
 
-    def maxpool_forward(self, x, size, stride):
+    def maxpool_forward(self, x, size, stride, need_argmax):
         win = _windows(x, size, size, stride)
         flat = win.reshape(*win.shape[:4], size * size)
+        if not need_argmax:
+            return flat.max(axis=-1), None
         return flat.max(axis=-1), (x, flat.argmax(axis=-1))
 
     def maxpool_backward(self, dout, cache, size, stride):
