@@ -1,8 +1,11 @@
 """The CPU backend: Numba kernels (cpu_kernels.py, cpu_conv_kernels.py) plus BLAS GEMMs.
 
-Convolution is im2col + GEMM: a chunk of images becomes one column matrix
+Convolution, stride 1 with at least SHIFT_MIN_CHANNELS input channels (the deep net's 3x3
+layers): k*k shifted GEMMs on a padded copy of the input, no column matrix
+(cpu_shift_conv.py). Otherwise im2col + GEMM: a chunk of images becomes one column matrix
 (C*k*k, images*positions), so forward and both backward products are one large GEMM per
 chunk; chunks are cache-sized and backward rebuilds the columns instead of storing them.
+Both split the batch over WORKERS threads; scratch buffers are per-thread workspaces.
 Kernels touching fewer than PAR_WORK elements run their serial twins (waking the thread pool
 costs more than that much work, and serial kernels need no lock).
 """
@@ -19,6 +22,7 @@ from ..runtime import PARALLEL_LOCK, num_threads
 from ..shapes import conv_out_size, pool_out_size
 from . import cpu_conv_kernels as C
 from . import cpu_kernels as K
+from . import cpu_shift_conv as S
 
 # BLAS stays single-threaded: convolutions split the batch over WORKERS threads instead,
 # each running serial (nogil) Numba kernels and its own GEMMs, so no thread pool spins.
@@ -73,7 +77,22 @@ class CpuBackend:
     def _chunk(self, c, kh, kw, p):
         return max(1, self.CHUNK_BYTES // (c * kh * kw * p * 4))
 
+    # Shifted GEMMs: chunks sized so the padded input and the output grid stay in L2.
+    SHIFT_CHUNK_BYTES = 1 << 20
+    SHIFT_MIN_CHANNELS = 8  # below this im2col measured faster (small columns, K=C tiny)
+
+    def _use_shift(self, x, W, stride):
+        return (stride == 1 and x.shape[1] >= self.SHIFT_MIN_CHANNELS
+                and x.dtype == W.dtype and S.gemm_available(x.dtype))
+
+    def _shift_chunk(self, x, W, pad):
+        c, h, w = x.shape[1], x.shape[2], x.shape[3]
+        grid = (h + 2 * pad) * (w + 2 * pad)
+        return max(1, self.SHIFT_CHUNK_BYTES // ((c + W.shape[0]) * grid * x.itemsize))
+
     def conv2d_forward(self, x, W, b, stride, pad):
+        if self._use_shift(x, W, stride):
+            return self._shift_forward(x, W, b, pad), x
         n, c, h, w = x.shape
         f, _, kh, kw = W.shape
         oh, ow = conv_out_size(h, kh, stride, pad), conv_out_size(w, kw, stride, pad)
@@ -85,8 +104,8 @@ class CpuBackend:
 
         def part(lo, hi):
             m = min(step, hi - lo)
-            cols = np.empty(ckk * m * p, dtype=x.dtype)
-            y = np.empty(f * m * p, dtype=x.dtype)
+            cols = S.workspace("cols", (ckk * m * p,), x.dtype)
+            y = S.workspace("y", (f * m * p,), x.dtype)
             for s in range(lo, hi, step):
                 e = min(hi, s + step)
                 cc = cols[: ckk * (e - s) * p].reshape(ckk, (e - s) * p)
@@ -98,8 +117,50 @@ class CpuBackend:
         self._parallel_over_batch(n, n * ckk * p, part)
         return out.reshape(n, f, oh, ow), x
 
+    def _shift_forward(self, x, W, b, pad):
+        n, _, h, w = x.shape
+        f, _, kh, kw = W.shape
+        out = np.empty((n, f, conv_out_size(h, kh, 1, pad), conv_out_size(w, kw, 1, pad)),
+                       dtype=x.dtype)
+        wt = S.taps(W)
+        step = self._shift_chunk(x, W, pad)
+
+        def part(lo, hi):
+            for s in range(lo, hi, step):
+                e = min(hi, s + step)
+                S.shift_forward(out[s:e], x[s:e], wt, b, pad)
+
+        self._parallel_over_batch(n, out.size * x.shape[1] * kh * kw, part)
+        return out
+
+    def _shift_backward(self, dout, x, W, pad, need_dx):
+        n = x.shape[0]
+        kh = W.shape[2]
+        dout = np.ascontiguousarray(dout)
+        wt = S.taps(W)
+        dx = np.empty(x.shape, dtype=dout.dtype) if need_dx else None
+        step = self._shift_chunk(x, W, pad)
+        partial = {}  # keyed by slice start: a fixed summation order
+
+        def part(lo, hi):
+            dwt = np.zeros(wt.shape, dtype=dout.dtype)
+            db = np.zeros(W.shape[0], dtype=dout.dtype)
+            for s in range(lo, hi, step):
+                e = min(hi, s + step)
+                S.shift_backward(dwt, db, None if dx is None else dx[s:e], dout[s:e], x[s:e],
+                                 wt, pad)
+            partial[lo] = (dwt, db)
+
+        self._parallel_over_batch(n, dout.size * x.shape[1] * kh * kh, part)
+        keys = sorted(partial)
+        dwt = sum(partial[k][0] for k in keys)
+        db = sum(partial[k][1] for k in keys)
+        return dx, np.ascontiguousarray(dwt.transpose(2, 3, 0, 1)), db
+
     def conv2d_backward(self, dout, cache, W, stride, pad, need_dx=True):
         x = cache
+        if self._use_shift(x, W, stride):
+            return self._shift_backward(dout, x, W, pad, need_dx)
         n, c = x.shape[0], x.shape[1]
         _, f, oh, ow = dout.shape
         kh, kw = W.shape[2], W.shape[3]
@@ -116,9 +177,9 @@ class CpuBackend:
             dW = np.zeros((f, ckk), dtype=dout.dtype)
             db = np.empty(f, dtype=dout.dtype)
             C.channel_sum(db, d3[lo:hi])
-            cols = np.empty(ckk * m * p, dtype=x.dtype)
-            dy = np.empty(f * m * p, dtype=x.dtype)
-            dcols = np.empty(ckk * m * p, dtype=x.dtype) if need_dx else None
+            cols = S.workspace("cols", (ckk * m * p,), x.dtype)
+            dy = S.workspace("y", (f * m * p,), x.dtype)
+            dcols = S.workspace("dcols", (ckk * m * p,), x.dtype) if need_dx else None
             for s in range(lo, hi, step):
                 e = min(hi, s + step)
                 k = (e - s) * p

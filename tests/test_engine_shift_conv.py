@@ -1,0 +1,125 @@
+"""The CPU backend's shifted-GEMM convolution (cpu_shift_conv.py) against the NumPy reference,
+forward and backward: odd shapes, padding, several kernel sizes, float32 and float64, batches
+split over the worker threads and over several chunks, stride 2 (which goes to im2col), and
+two threads convolving at once with their per-thread workspaces."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from drawcnn.engine import get_backend
+from drawcnn.engine.backends import cpu_shift_conv as S
+
+CPU = get_backend("cpu")
+REF = get_backend("reference")
+
+# (N, C, H, W, F, k, pad): C >= SHIFT_MIN_CHANNELS, stride 1
+SHIFT_CASES = [
+    (1, 8, 7, 9, 5, 3, 1),
+    (3, 9, 11, 6, 4, 3, 0),
+    (2, 12, 10, 10, 7, 5, 2),
+    (5, 8, 6, 7, 3, 4, 1),
+    (4, 10, 5, 5, 6, 1, 0),
+    (2, 8, 8, 9, 9, 3, 2),
+    (40, 16, 14, 14, 12, 3, 1),  # big enough for the worker threads
+]
+
+
+def rand(rng, *shape, dtype=np.float32):
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def _check(case, dtype, stride=1, tol=1e-4):
+    n, c, h, w, f, k, pad = case
+    rng = np.random.default_rng(sum(case) + stride)
+    x, W, b = rand(rng, n, c, h, w, dtype=dtype), rand(rng, f, c, k, k, dtype=dtype), \
+        rand(rng, f, dtype=dtype)
+    out, cache = CPU.conv2d_forward(x, W, b, stride, pad)
+    ref, rcache = REF.conv2d_forward(x, W, b, stride, pad)
+    assert out.shape == ref.shape and out.dtype == dtype
+    np.testing.assert_allclose(out, ref, rtol=tol, atol=tol * 10)
+    dout = rand(rng, *out.shape, dtype=dtype)
+    dx, dW, db = CPU.conv2d_backward(dout, cache, W, stride, pad)
+    rdx, rdW, rdb = REF.conv2d_backward(dout, rcache, W, stride, pad)
+    assert dx.shape == x.shape and dW.shape == W.shape and db.shape == b.shape
+    np.testing.assert_allclose(dx, rdx, rtol=tol, atol=tol * 10)
+    np.testing.assert_allclose(dW, rdW, rtol=tol, atol=tol * 100)
+    np.testing.assert_allclose(db, rdb, rtol=tol, atol=tol * 100)
+    none_dx, dW2, db2 = CPU.conv2d_backward(dout, cache, W, stride, pad, need_dx=False)
+    assert none_dx is None
+    np.testing.assert_allclose(dW2, dW, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(db2, db, rtol=1e-6, atol=1e-6)
+
+
+def test_shift_path_is_the_one_taken():
+    x = np.zeros((1, 8, 5, 5), np.float32)
+    W = np.zeros((4, 8, 3, 3), np.float32)
+    assert S.gemm_available(np.float32) and S.gemm_available(np.float64)
+    assert CPU._use_shift(x, W, 1)
+    assert not CPU._use_shift(x, W, 2)  # stride 2: im2col
+    assert not CPU._use_shift(x[:, :4], W[:, :4], 1)  # few channels: im2col
+
+
+@pytest.mark.parametrize("case", SHIFT_CASES)
+def test_shift_conv_matches_reference_float32(case):
+    _check(case, np.float32)
+
+
+@pytest.mark.parametrize("case", SHIFT_CASES[:4])
+def test_shift_conv_matches_reference_float64(case):
+    _check(case, np.float64, tol=1e-10)
+
+
+@pytest.mark.parametrize("case", [(3, 8, 11, 9, 5, 3, 1), (2, 9, 10, 7, 4, 4, 0)])
+def test_many_channels_stride_2_still_matches(case):
+    _check(case, np.float32, stride=2)
+
+
+def test_shift_chunks_match_one_chunk(monkeypatch):
+    """Chunks of one image (tiny SHIFT_CHUNK_BYTES) give what one chunk per worker gives."""
+    rng = np.random.default_rng(5)
+    x, W, b = rand(rng, 7, 8, 9, 9), rand(rng, 6, 8, 3, 3), rand(rng, 6)
+    out1, c1 = CPU.conv2d_forward(x, W, b, 1, 1)
+    dout = rand(rng, *out1.shape)
+    g1 = CPU.conv2d_backward(dout, c1, W, 1, 1)
+    monkeypatch.setattr(type(CPU), "SHIFT_CHUNK_BYTES", 1)
+    out2, c2 = CPU.conv2d_forward(x, W, b, 1, 1)
+    g2 = CPU.conv2d_backward(dout, c2, W, 1, 1)
+    np.testing.assert_allclose(out1, out2, rtol=1e-6)
+    for a, bb in zip(g1, g2):
+        np.testing.assert_allclose(a, bb, rtol=1e-5, atol=1e-5)
+
+
+def test_workspaces_shrink_and_grow_between_calls():
+    """A big call, a small one, a big one again: reused buffers never leak old values."""
+    rng = np.random.default_rng(6)
+    for shape in [(4, 8, 14, 14), (1, 8, 5, 6), (3, 16, 12, 12), (1, 8, 5, 6)]:
+        x, W, b = rand(rng, *shape), rand(rng, 5, shape[1], 3, 3), rand(rng, 5)
+        out, _ = CPU.conv2d_forward(x, W, b, 1, 1)
+        ref, _ = REF.conv2d_forward(x, W, b, 1, 1)
+        np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-3)
+
+
+def test_two_threads_convolve_at_once():
+    """Per-thread workspaces: a GUI thread and a trainer thread never share scratch."""
+    rng = np.random.default_rng(7)
+    jobs = [(rand(rng, 6, 8, 12, 12), rand(rng, 4, 8, 3, 3), rand(rng, 4)),
+            (rand(rng, 2, 16, 7, 7), rand(rng, 3, 16, 3, 3), rand(rng, 3))]
+    want = [REF.conv2d_forward(x, W, b, 1, 1)[0] for x, W, b in jobs]
+    errors = []
+
+    def work(k):
+        x, W, b = jobs[k]
+        for _ in range(30):
+            out, cache = CPU.conv2d_forward(x, W, b, 1, 1)
+            CPU.conv2d_backward(out, cache, W, 1, 1)
+            if not np.allclose(out, want[k], rtol=1e-4, atol=1e-3):
+                errors.append(k)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
