@@ -1,4 +1,5 @@
-"""The CPU backend's shifted-GEMM convolution (cpu_shift_conv.py) against the NumPy reference,
+"""The CPU backend's shifted-GEMM (cpu_shift_conv.py) and Winograd (cpu_winograd.py)
+convolutions against the NumPy reference,
 forward and backward: odd shapes, padding, several kernel sizes, float32 and float64, batches
 split over the worker threads and over several chunks, stride 2 (which goes to im2col), and
 two threads convolving at once with their per-thread workspaces."""
@@ -10,6 +11,7 @@ import pytest
 
 from drawcnn.engine import get_backend
 from drawcnn.engine.backends import cpu_shift_conv as S
+from drawcnn.engine.backends import cpu_winograd as WG
 
 CPU = get_backend("cpu")
 REF = get_backend("reference")
@@ -23,6 +25,9 @@ SHIFT_CASES = [
     (4, 10, 5, 5, 6, 1, 0),
     (2, 8, 8, 9, 9, 3, 2),
     (40, 16, 14, 14, 12, 3, 1),  # big enough for the worker threads
+    (2, 8, 9, 6, 5, 3, 3),  # 3x3 with pad 3: shifted GEMMs, not Winograd
+    (3, 11, 8, 13, 10, 3, 2),
+    (2, 8, 3, 4, 3, 3, 0),  # one output row
 ]
 
 
@@ -59,6 +64,23 @@ def test_shift_path_is_the_one_taken():
     assert CPU._use_shift(x, W, 1)
     assert not CPU._use_shift(x, W, 2)  # stride 2: im2col
     assert not CPU._use_shift(x[:, :4], W[:, :4], 1)  # few channels: im2col
+    assert CPU._use_winograd(x, W, 1, 1) and CPU._use_winograd(x, W, 1, 2)
+    assert not CPU._use_winograd(x, W, 1, 3)  # dx would need negative padding
+    assert not CPU._use_winograd(x, np.zeros((4, 8, 5, 5), np.float32), 1, 1)  # 5x5
+
+
+@pytest.mark.parametrize("shape,pad", [((2, 3, 7, 9), 1), ((1, 5, 6, 5), 0), ((3, 2, 4, 4), 2),
+                                       ((1, 1, 3, 3), 0), ((2, 4, 5, 8), 1)])
+def test_winograd_kernels_match_reference(shape, pad):
+    """The transforms on their own, on odd output sizes (half tiles), float32 and float64."""
+    rng = np.random.default_rng(sum(shape) + pad)
+    for dtype, tol in ((np.float32, 1e-4), (np.float64, 1e-11)):
+        x = rand(rng, *shape, dtype=dtype)
+        W, b = rand(rng, 6, shape[1], 3, 3, dtype=dtype), rand(rng, 6, dtype=dtype)
+        ref, _ = REF.conv2d_forward(x, W, b, 1, pad)
+        out = np.full(ref.shape, np.nan, dtype=dtype)
+        WG.winograd_forward(out, x, WG.transform_filters(W), b, pad)
+        np.testing.assert_allclose(out, ref, rtol=tol, atol=tol * 10)
 
 
 @pytest.mark.parametrize("case", SHIFT_CASES)
@@ -76,10 +98,11 @@ def test_many_channels_stride_2_still_matches(case):
     _check(case, np.float32, stride=2)
 
 
-def test_shift_chunks_match_one_chunk(monkeypatch):
+@pytest.mark.parametrize("k", [3, 5])
+def test_shift_chunks_match_one_chunk(monkeypatch, k):
     """Chunks of one image (tiny SHIFT_CHUNK_BYTES) give what one chunk per worker gives."""
     rng = np.random.default_rng(5)
-    x, W, b = rand(rng, 7, 8, 9, 9), rand(rng, 6, 8, 3, 3), rand(rng, 6)
+    x, W, b = rand(rng, 7, 8, 9, 9), rand(rng, 6, 8, k, k), rand(rng, 6)
     out1, c1 = CPU.conv2d_forward(x, W, b, 1, 1)
     dout = rand(rng, *out1.shape)
     g1 = CPU.conv2d_backward(dout, c1, W, 1, 1)

@@ -3,25 +3,25 @@
 For each architecture and batch size (1, 100, 256) every layer is timed on its own input
 (taken from one training-mode forward pass): eval forward (what predict runs), training
 forward, and backward. PyTorch runs the same layer on the same input in the same process at
-the same thread count. Medians of ``reps`` runs, in microseconds.
+the same thread count. Best of ``reps`` runs, in microseconds: on a shared machine a layer's
+median mostly measures who else held the core, its minimum what the layer costs.
 """
 
 from __future__ import annotations
 
-import statistics
 import time
 
 import numpy as np
 
 
-def _median_us(fn, reps: int) -> float:
+def _best_us(fn, reps: int) -> float:
     fn()
-    ts = []
+    best = float("inf")
     for _ in range(reps):
         t = time.perf_counter()
         fn()
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts) * 1e6
+        best = min(best, time.perf_counter() - t)
+    return best * 1e6
 
 
 def _reps(batch: int, quick: bool) -> int:
@@ -44,7 +44,7 @@ def profile_ours(arch_name: str, batch: int, quick: bool) -> list[tuple[str, flo
     reps = _reps(batch, quick)
     rows = []
     for layer, inp in zip(net.layers, inputs):
-        ev = _median_us(lambda la=layer, i=inp: la.forward(i, False), reps)
+        ev = _best_us(lambda la=layer, i=inp: la.forward(i, False), reps)
         y = layer.forward(inp, True)
         g = np.ascontiguousarray(rng.standard_normal(y.shape).astype(np.float32))
 
@@ -52,8 +52,8 @@ def profile_ours(arch_name: str, batch: int, quick: bool) -> list[tuple[str, flo
             la.forward(i, True)
             la.backward(g)
 
-        tr = _median_us(lambda la=layer, i=inp: la.forward(i, True), reps)
-        both = _median_us(train_pass, reps)
+        tr = _best_us(lambda la=layer, i=inp: la.forward(i, True), reps)
+        both = _best_us(train_pass, reps)
         rows.append((layer.name, ev, tr, max(0.0, both - tr)))
     return rows
 
@@ -82,7 +82,7 @@ def profile_torch(arch_name: str, batch: int, quick: bool) -> list[tuple[str, fl
             with torch.no_grad():
                 m(inp)
 
-        t_ev = _median_us(ev, reps)
+        t_ev = _best_us(ev, reps)
         m.train()
         with torch.no_grad():
             g = torch.randn_like(m(inp))
@@ -97,8 +97,8 @@ def profile_torch(arch_name: str, batch: int, quick: bool) -> list[tuple[str, fl
             if y.requires_grad:
                 y.backward(g)
 
-        t_tr = _median_us(fwd, reps)
-        t_both = _median_us(both, reps)
+        t_tr = _best_us(fwd, reps)
+        t_both = _best_us(both, reps)
         rows.append((name, t_ev, t_tr, max(0.0, t_both - t_tr)))
     return rows
 

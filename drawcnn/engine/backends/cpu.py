@@ -1,8 +1,9 @@
 """The CPU backend: Numba kernels (cpu_kernels.py, cpu_conv_kernels.py) plus BLAS GEMMs.
 
 Convolution, stride 1 with at least SHIFT_MIN_CHANNELS input channels (the deep net's 3x3
-layers): k*k shifted GEMMs on a padded copy of the input, no column matrix
-(cpu_shift_conv.py). Otherwise im2col + GEMM: a chunk of images becomes one column matrix
+layers): forward and dx by Winograd F(2x2, 3x3) for 3x3 kernels (cpu_winograd.py, 2.25x
+fewer multiplications), dW (and other kernel sizes) by k*k shifted GEMMs on a padded copy of
+the input, no column matrix (cpu_shift_conv.py). Otherwise im2col + GEMM: a chunk of images becomes one column matrix
 (C*k*k, images*positions), so forward and both backward products are one large GEMM per
 chunk; chunks are cache-sized and backward rebuilds the columns instead of storing them.
 Both split the batch over WORKERS threads; scratch buffers are per-thread workspaces.
@@ -23,6 +24,7 @@ from ..shapes import conv_out_size, pool_out_size
 from . import cpu_conv_kernels as C
 from . import cpu_kernels as K
 from . import cpu_shift_conv as S
+from . import cpu_winograd as WG
 
 # BLAS stays single-threaded: convolutions split the batch over WORKERS threads instead,
 # each running serial (nogil) Numba kernels and its own GEMMs, so no thread pool spins.
@@ -90,7 +92,35 @@ class CpuBackend:
         grid = (h + 2 * pad) * (w + 2 * pad)
         return max(1, self.SHIFT_CHUNK_BYTES // ((c + W.shape[0]) * grid * x.itemsize))
 
+    # Winograd F(2x2, 3x3) for 3x3 kernels on the shift path; pad <= 2 so that dx (a conv
+    # with padding 2 - pad) can take the same path. Its transformed tiles are 4x the output,
+    # so chunks are sized for those.
+    def _use_winograd(self, x, W, stride, pad):
+        return W.shape[2] == W.shape[3] == 3 and pad <= 2 and self._use_shift(x, W, stride)
+
+    def _winograd_chunk(self, c, f, out_h, out_w, itemsize):
+        th, tw = WG.tiles(out_h, out_w)
+        return max(1, self.SHIFT_CHUNK_BYTES // (16 * (c + f) * th * tw * itemsize))
+
+    def _winograd(self, out, x, U, b, pad):
+        """out = conv3x3(x) + b from transformed filters U, in chunks over worker threads."""
+        n, c = x.shape[0], x.shape[1]
+        step = self._winograd_chunk(c, U.shape[1], out.shape[2], out.shape[3], x.itemsize)
+
+        def part(lo, hi):
+            for s in range(lo, hi, step):
+                e = min(hi, s + step)
+                WG.winograd_forward(out[s:e], x[s:e], U, b, pad)
+
+        self._parallel_over_batch(n, out.size * c * 9, part)
+        return out
+
     def conv2d_forward(self, x, W, b, stride, pad):
+        if self._use_winograd(x, W, stride, pad):
+            n, _, h, w = x.shape
+            out = np.empty((n, W.shape[0], conv_out_size(h, 3, 1, pad),
+                            conv_out_size(w, 3, 1, pad)), dtype=x.dtype)
+            return self._winograd(out, x, WG.transform_filters(W), b, pad), x
         if self._use_shift(x, W, stride):
             return self._shift_forward(x, W, b, pad), x
         n, c, h, w = x.shape
@@ -138,7 +168,8 @@ class CpuBackend:
         kh = W.shape[2]
         dout = np.ascontiguousarray(dout)
         wt = S.taps(W)
-        dx = np.empty(x.shape, dtype=dout.dtype) if need_dx else None
+        wino_dx = need_dx and self._use_winograd(x, W, 1, pad)
+        dx = np.empty(x.shape, dtype=dout.dtype) if need_dx and not wino_dx else None
         step = self._shift_chunk(x, W, pad)
         partial = {}  # keyed by slice start: a fixed summation order
 
@@ -152,6 +183,10 @@ class CpuBackend:
             partial[lo] = (dwt, db)
 
         self._parallel_over_batch(n, dout.size * x.shape[1] * kh * kh, part)
+        if wino_dx:  # dx = conv(dout, W flipped and transposed, pad 2 - pad): Winograd again
+            dx = self._winograd(np.empty(x.shape, dtype=dout.dtype), dout,
+                                WG.transform_filters(WG.dx_filters(W)),
+                                np.zeros(x.shape[1], dtype=dout.dtype), 2 - pad)
         keys = sorted(partial)
         dwt = sum(partial[k][0] for k in keys)
         db = sum(partial[k][1] for k in keys)

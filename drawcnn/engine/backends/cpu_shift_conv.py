@@ -26,6 +26,7 @@ channels, where im2col measured faster (its columns are small when C*k*k is).
 from __future__ import annotations
 
 import ctypes
+import math
 import threading
 
 import numpy as np
@@ -105,7 +106,7 @@ def workspace(key: str, shape: tuple, dtype) -> np.ndarray:
     if pool is None:
         pool = _LOCAL.buffers = {}
     dtype = np.dtype(dtype)
-    size = int(np.prod(shape))
+    size = math.prod(shape)
     buf = pool.get((key, dtype))
     if buf is None or buf.size < size:
         buf = pool[(key, dtype)] = np.empty(max(size, 1), dtype=dtype)
