@@ -39,6 +39,10 @@ class NonFiniteOutput(DrawCNNError):
     """The network produced NaN or infinite values: never shown as a reading."""
 
 
+class ExportError(DrawCNNError):
+    """A network cannot be exported (e.g. to ONNX): missing package, unwritable file, ..."""
+
+
 # -- data
 
 

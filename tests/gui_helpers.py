@@ -86,8 +86,8 @@ def make_window(qtbot, weights, tmp_path):
 
     w = create_window(weights, settings_path=tmp_path / "settings.ini")
     qtbot.addWidget(w)
-    errors = []
-    w.show_error = lambda title, msg: errors.append((title, msg))
+    errors = []  # what the user was told, captured from the one error path
+    w.controller.error_occurred.connect(lambda title, msg: errors.append((title, msg)))
     w.errors = errors
     w.show()
     qtbot.waitUntil(lambda: w.controller.ready, timeout=120_000)

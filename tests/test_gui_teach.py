@@ -45,26 +45,26 @@ def fill_store(store: DrawingStore, per_digit: int = 3, seed: int = 0) -> None:
 @pytest.fixture
 def window(qtbot, tmp_path):
     w = make_window(qtbot, temp_weights(tmp_path, "lenet"), tmp_path)
-    w.drawings_root = tmp_path / "drawings"
+    w.side.drawings_root = tmp_path / "drawings"
     return w
 
 
 def test_teach_a_corrected_label(qtbot, window):
     w = window
-    panel = w.show_teach()
+    panel = w.side.show_teach()
     assert not panel.save_btn.isEnabled()  # nothing drawn: nothing to teach
     draw_one(w.canvas)
     wait_update(qtbot, w)
     guess = int(np.argmax(w.controller.probabilities))
     assert panel.label() == guess  # the guess is pre-selected, not yet stored
     assert f"<b>{guess}</b>" in panel.guess.text()
-    assert len(w.drawing_store()) == 0
+    assert len(w.side.drawing_store()) == 0
     correct = (guess + 1) % 10
     QTest.keyClick(panel, str(correct))  # the user corrects the label
     assert panel.label() == correct and panel.save_btn.text() == f"Save as {correct}"
     strokes = w.canvas.strokes()
     panel.save_btn.click()
-    store = w.drawing_store()
+    store = w.side.drawing_store()
     assert len(store) == 1
     s = store.samples()[0]
     assert s.label == correct and len(s.strokes) == 1
@@ -74,7 +74,7 @@ def test_teach_a_corrected_label(qtbot, window):
     assert f"Stored as <b>{correct}</b>" in panel.guess.text()
     assert "1 drawings stored" in panel.count.text()
     # a store on disk survives a restart
-    assert len(DrawingStore(w.drawings_root)) == 1
+    assert len(DrawingStore(w.side.drawings_root)) == 1
     # the next drawing follows the prediction again
     draw_one(w.canvas)
     wait_update(qtbot, w)
@@ -83,9 +83,9 @@ def test_teach_a_corrected_label(qtbot, window):
 
 def test_browser_relabel_delete_filter(qtbot, window):
     w = window
-    store = w.drawing_store()
+    store = w.side.drawing_store()
     fill_store(store, per_digit=2)
-    br = w.show_drawings()
+    br = w.side.show_drawings()
     assert br.grid.count() == 8 and "<b>8</b> drawings" in br.header.text()
     ids = br.shown_ids()
     br.select_ids([ids[0]])
@@ -103,14 +103,14 @@ def test_browser_relabel_delete_filter(qtbot, window):
     br.select_ids([ids[3]])
     br.relabel_box.setCurrentIndex(9)
     br.relabel_btn.click()
-    assert DrawingStore(w.drawings_root).samples()[1].label == 9  # written to disk
+    assert DrawingStore(w.side.drawings_root).samples()[1].label == 9  # written to disk
 
 
 def test_export_import_round_trip_and_corrupt_import(qtbot, window, tmp_path):
     w = window
-    store = w.drawing_store()
+    store = w.side.drawing_store()
     fill_store(store, per_digit=2)
-    br = w.show_drawings()
+    br = w.side.show_drawings()
     out = tmp_path / "mine.npz"
     br.ask_save_path = lambda: str(out)
     assert br.export() and out.exists()
@@ -133,12 +133,12 @@ def test_export_import_round_trip_and_corrupt_import(qtbot, window, tmp_path):
 
 def test_corrupt_store_on_disk_is_reported_not_overwritten(qtbot, window):
     w = window
-    w.drawings_root.mkdir(parents=True)
-    path = w.drawings_root / DrawingStore.FILENAME
+    w.side.drawings_root.mkdir(parents=True)
+    path = w.side.drawings_root / DrawingStore.FILENAME
     path.write_bytes(b"not a zip file")
-    assert w.drawing_store() is None
+    assert w.side.drawing_store() is None
     assert w.errors and w.errors[-1][0] == "Cannot open your drawings"
-    panel = w.show_teach()
+    panel = w.side.show_teach()
     assert "unavailable" in panel.count.text()
     draw_one(w.canvas)
     wait_update(qtbot, w)

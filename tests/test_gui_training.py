@@ -25,10 +25,10 @@ TIMEOUT = 240_000  # ms: two slow cores, shared with other work
 @pytest.fixture
 def window(qtbot, tmp_path, mnist_dir):
     w = make_window(qtbot, temp_weights(tmp_path, "lenet"), tmp_path)
-    w.drawings_root = tmp_path / "drawings"
+    w.side.drawings_root = tmp_path / "drawings"
     yield w
-    if w.train_dialog is not None:
-        w.train_dialog.shutdown()
+    if w.side.train_dialog is not None:
+        w.side.train_dialog.shutdown()
 
 
 def params(net):
@@ -41,19 +41,19 @@ def same_params(a, b) -> bool:
 
 def open_dialog(w, subset=600, epochs=1, **kw):
     w.acts["train"].trigger()
-    dlg = w.train_dialog
+    dlg = w.side.train_dialog
     assert dlg is not None and dlg.isVisible()
     dlg.data.set_dataset(kw.get("dataset", "mnist"))
     dlg.data.subset.setValue(subset)
-    dlg.start_box.setCurrentIndex(dlg.start_box.findData(kw.get("from_current", False)))
-    dlg.arch_box.setCurrentIndex(dlg.arch_box.findData("lenet"))
-    dlg.epochs.setValue(epochs)
-    dlg.batch.setValue(kw.get("batch", 32))
-    dlg.opt_box.setCurrentIndex(dlg.opt_box.findData(kw.get("optimizer", "adam")))
-    dlg.lr.setValue(kw.get("lr", 0.002))
-    dlg.augment.setChecked(kw.get("augment", False))
-    dlg.backend_box.setCurrentIndex(dlg.backend_box.findData("cpu"))
-    assert "cpu" in dlg.backend_label.text()
+    dlg.form.start_box.setCurrentIndex(dlg.form.start_box.findData(kw.get("from_current", False)))
+    dlg.form.arch_box.setCurrentIndex(dlg.form.arch_box.findData("lenet"))
+    dlg.form.epochs.setValue(epochs)
+    dlg.form.batch.setValue(kw.get("batch", 32))
+    dlg.form.opt_box.setCurrentIndex(dlg.form.opt_box.findData(kw.get("optimizer", "adam")))
+    dlg.form.lr.setValue(kw.get("lr", 0.002))
+    dlg.form.augment.setChecked(kw.get("augment", False))
+    dlg.form.backend_box.setCurrentIndex(dlg.form.backend_box.findData("cpu"))
+    assert "cpu" in dlg.form.backend_label.text()
     assert dlg.start_btn.isEnabled(), dlg.data.status.text()
     return dlg
 
@@ -170,10 +170,10 @@ def test_finish_use_save_confusion_and_screenshots(qtbot, window, tmp_path):
     assert dlg.log.index("progress") < dlg.log.index("epoch")
     assert "mid" in screenshots
     # curves and live filters followed the run
-    assert len(dlg.curves.data["train_loss"][0]) >= 2
-    assert len(dlg.curves.data["val_acc"][1]) == 2
-    assert dlg.filters.updates >= 3
-    assert "Test accuracy" in dlg.summary.text()
+    assert len(dlg.view.curves.data["train_loss"][0]) >= 2
+    assert len(dlg.view.curves.data["val_acc"][1]) == 2
+    assert dlg.view.filters.updates >= 3
+    assert "Test accuracy" in dlg.view.summary.text()
     assert res.test.accuracy > 0.5, res.test.accuracy  # 1.2k images, 2 epochs: well above 10%
     assert same_params(params(w.controller.net), before)  # not swapped in until asked
     # clicking a confusion cell shows exactly those images
@@ -181,11 +181,11 @@ def test_finish_use_save_confusion_and_screenshots(qtbot, window, tmp_path):
     off = cm.copy()
     np.fill_diagonal(off, 0)
     t, p = np.unravel_index(int(off.argmax()), off.shape)
-    table = dlg.confusion.table
+    table = dlg.view.confusion.table
     rect = table.visualRect(table.model().index(int(t), int(p)))
     QTest.mouseClick(table.viewport(), Qt.LeftButton, Qt.NoModifier, rect.center())
-    assert dlg.confusion.thumbs.count() == min(int(cm[t, p]), 200)
-    shown = dlg.confusion.shown_indices()
+    assert dlg.view.confusion.thumbs.count() == min(int(cm[t, p]), 200)
+    shown = dlg.view.confusion.shown_indices()
     assert all(res.y_test[i] == t and res.test.predictions[i] == p for i in shown)
     # use: hot swap into the running app; the canvas predicts with the new network
     assert dlg.use_btn.isEnabled()
@@ -267,7 +267,7 @@ def test_missing_dataset_offers_download_and_reports_offline(qtbot, window, monk
     monkeypatch.setattr("drawcnn.data.datasets.user_data_root", lambda: tmp_path / "user")
     w = window
     w.acts["train"].trigger()
-    dlg = w.train_dialog
+    dlg = w.side.train_dialog
     dlg.data.set_dataset("mnist")
     assert not dlg.start_btn.isEnabled()
     assert dlg.data.download_btn.isVisible() and "not on this computer" in dlg.data.status.text()
@@ -291,7 +291,7 @@ def test_finetune_on_my_drawings_reports_before_after(qtbot, window):
     from .test_gui_teach import fill_store
 
     w = window
-    store = w.drawing_store()
+    store = w.side.drawing_store()
     fill_store(store, per_digit=12)
     dlg = open_dialog(w, subset=1200, epochs=2, dataset="mnist+drawings", from_current=True,
                       augment=True)
@@ -307,7 +307,7 @@ def test_finetune_on_my_drawings_reports_before_after(qtbot, window):
           f"{res.test.accuracy:.1%}; {res.summary['data']}")
     assert res.summary["drawings_holdout"] == 10
     assert res.drawings_after > res.drawings_before
-    assert "before" in dlg.summary.text() and "after" in dlg.summary.text()
+    assert "before" in dlg.view.summary.text() and "after" in dlg.view.summary.text()
 
 
 def test_prepare_data_refuses_too_few_drawings(tmp_path):

@@ -1,4 +1,4 @@
-"""The ``drawcnn`` command: the GUI by default, or train | evaluate | predict | bench.
+"""The ``drawcnn`` command: the GUI by default, or train | evaluate | predict | export | bench.
 
 Subcommand modules (and Qt) are imported lazily so ``drawcnn --help`` and the engine
 commands start fast and work without a display.
@@ -24,13 +24,43 @@ def _add_bench(sub):
     p.set_defaults(func=lambda a: __import__("drawcnn.cli.bench", fromlist=["run"]).run(a))
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: the version, then which Numba threading layer runs and where its cache
+    goes (computed only when asked, so every other command starts without it)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS,
+                 help="show the version, the Numba threading layer and cache folder, and exit"):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version_text())
+        parser.exit()
+
+
+def version_text() -> str:
+    """``drawcnn 0.1.0`` plus Python, NumPy and Numba details (threading layer and why)."""
+    import platform
+
+    import numpy
+
+    lines = [f"drawcnn {__version__}",
+             f"python {platform.python_version()}, numpy {numpy.__version__}"]
+    try:
+        from ..engine import runtime
+
+        lines += runtime.describe()
+    except ImportError as exc:  # a broken Numba install: still say what we are
+        lines.append(f"numba: cannot import ({exc})")
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="drawcnn",
         description="Draw a digit and watch a Numba CNN classify it. "
         "With no command, opens the app.",
     )
-    parser.add_argument("--version", action="version", version=f"drawcnn {__version__}")
+    parser.add_argument("--version", action=_VersionAction)
     parser.add_argument("--weights", help="weights file to open in the app")
     parser.add_argument(
         "--self-test",
@@ -38,10 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="load the default weights, classify a built-in sample, exit 0 if right",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from . import predict, train
+    from . import export, predict, train
 
     train.register(sub)
     predict.register(sub)
+    export.register(sub)
     _add_bench(sub)
     return parser
 
@@ -63,6 +94,10 @@ def main(argv=None) -> int:
 
 
 def gui_main(weights=None) -> int:
+    from ..gui.syslibs import check_system_libraries
+
+    if not check_system_libraries():  # before Qt is imported: QtGui itself needs some
+        return 1
     try:
         from ..gui.app import run_app
     except ImportError as exc:

@@ -105,14 +105,17 @@ def _unpack(path: Path) -> list[Sample]:
 
 
 def _write_atomic(path: Path, samples: list[Sample]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``samples`` to ``path`` (temp file, fsync, rename); DataError when it cannot."""
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as f:
             np.savez_compressed(f, **_pack(samples))
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as exc:  # disk full, read-only folder, no permission
+        raise DataError(f"cannot write {path}: {exc.strerror or exc}") from None
     finally:
         tmp.unlink(missing_ok=True)
 

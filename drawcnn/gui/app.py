@@ -37,8 +37,16 @@ def _set_icon(app) -> None:
 
 
 def run_app(weights=None) -> int:
-    """Create the QApplication, show the main window, run the event loop."""
+    """Create the QApplication, show the main window, run the event loop.
+
+    On Linux, first checks that the system libraries Qt's platform plugin needs are there:
+    a missing one would make Qt abort the process; this prints the install command instead
+    and returns 1."""
+    from .syslibs import check_system_libraries
+
     t0 = time.perf_counter()
+    if QApplication.instance() is None and not check_system_libraries():
+        return 1
     app = ensure_app()
     from . import create_window
 

@@ -6,57 +6,21 @@ and stays square. Points are stored in a fixed logical square of ``LOGICAL_SIZE`
 built from those point lists. Internally each point also carries the brush width it was
 drawn with, so changing the brush never restyles earlier strokes. Left button or pen draws,
 right button (or the eraser tool) erases ink near the pointer; every finished stroke or
-erase is one undo step. Finished strokes are painted once into a cached pixmap.
+erase is one undo step. Finished strokes are painted once into a cached pixmap. The ink
+itself (erasing inside strokes, smooth painting) is in ``ink.py``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from .ink import erase_strokes, paint_stroke
 
 LOGICAL_SIZE = 280
 MIN_SPACING = 1.5  # logical units between stored points (drops jitter, keeps strokes cheap)
-
-
-def _densify(points: np.ndarray, step: float) -> np.ndarray:
-    """Insert points so consecutive ones are at most ``step`` apart (for the eraser)."""
-    if len(points) < 2:
-        return points
-    out = [points[:1]]
-    for a, b in zip(points[:-1], points[1:], strict=True):
-        n = int(np.ceil(np.hypot(*(b[:2] - a[:2])) / step))
-        if n > 1:
-            t = np.linspace(0, 1, n + 1)[1:, None]
-            out.append(a + (b - a) * t)
-        else:
-            out.append(b[None])
-    return np.concatenate(out)
-
-
-def erase_strokes(strokes: list[np.ndarray], centre: tuple[float, float],
-                  radius: float) -> tuple[list[np.ndarray], bool]:
-    """Remove ink within ``radius`` of ``centre``, splitting strokes; (new strokes, changed)."""
-    cx, cy = centre
-    out, changed = [], False
-    for s in strokes:
-        lo, hi = s[:, :2].min(axis=0) - radius, s[:, :2].max(axis=0) + radius
-        if not (lo[0] <= cx <= hi[0] and lo[1] <= cy <= hi[1]):
-            out.append(s)
-            continue
-        d = _densify(s, max(radius / 3, 0.5))
-        keep = np.hypot(d[:, 0] - cx, d[:, 1] - cy) > radius
-        if keep.all():
-            out.append(s)
-            continue
-        changed = True
-        # Split into runs of kept points.
-        edges = np.flatnonzero(np.diff(np.concatenate([[0], keep.astype(np.int8), [0]])))
-        for start, stop in zip(edges[::2], edges[1::2], strict=True):
-            if stop - start >= 1:
-                out.append(d[start:stop].copy())
-    return out, changed
 
 
 class Canvas(QWidget):
@@ -268,46 +232,6 @@ class Canvas(QWidget):
         self._cache = None
         self.update()
 
-    def render_raw(self, size: int = 112) -> np.ndarray:
-        """The drawing as painted (brush width included), (size, size) float ink in [0, 1]."""
-        img = QImage(size, size, QImage.Format_Grayscale8)
-        img.fill(0)
-        p = QPainter(img)
-        p.setRenderHint(QPainter.Antialiasing)
-        for stroke in self._all_strokes():
-            self._paint_stroke(p, stroke, size / LOGICAL_SIZE, QRectF(0, 0, size, size),
-                               QColor(255, 255, 255))
-        p.end()
-        buf = np.frombuffer(img.constBits(), np.uint8).reshape(size, img.bytesPerLine())
-        return buf[:, :size].astype(np.float32) / 255.0
-
-    def _paint_stroke(self, p: QPainter, pts: np.ndarray, s: float, sq: QRectF,
-                      ink: QColor | None = None) -> None:
-        ink = self.ink if ink is None else ink
-        ox, oy = sq.left(), sq.top()
-        base = float(pts[0, 3]) * s
-        pressure = pts[:, 2]
-        if len(pts) == 1 or np.ptp(pressure) < 0.05:
-            # Constant width: one smooth path through segment midpoints (quadratic curves).
-            pen = QPen(ink, base * (0.4 + 0.6 * float(pressure.mean())), Qt.SolidLine,
-                       Qt.RoundCap, Qt.RoundJoin)
-            p.setPen(pen)
-            xy = pts[:, :2] * s + (ox, oy)
-            if len(xy) == 1:
-                p.drawPoint(QPointF(*xy[0]))
-                return
-            path = QPainterPath(QPointF(*xy[0]))
-            for i in range(1, len(xy) - 1):
-                mid = (xy[i] + xy[i + 1]) / 2
-                path.quadTo(QPointF(*xy[i]), QPointF(*mid))
-            path.lineTo(QPointF(*xy[-1]))
-            p.drawPath(path)
-            return
-        for a, b in zip(pts[:-1], pts[1:], strict=True):  # pen pressure: per-segment width
-            w = base * (0.4 + 0.6 * (a[2] + b[2]) / 2)
-            p.setPen(QPen(ink, w, Qt.SolidLine, Qt.RoundCap, Qt.RoundJoin))
-            p.drawLine(QPointF(ox + a[0] * s, oy + a[1] * s), QPointF(ox + b[0] * s, oy + b[1] * s))
-
     def _background(self) -> QPixmap:
         """Paper, frame and the finished strokes, cached until they change or the size does."""
         dpr = self.devicePixelRatioF()
@@ -325,7 +249,7 @@ class Canvas(QWidget):
         p.drawRect(sq)
         p.setClipRect(sq)
         for stroke in self._strokes:
-            self._paint_stroke(p, stroke, self._scale(), sq)
+            paint_stroke(p, stroke, self._scale(), sq, self.ink)
         p.end()
         self._cache, self._cache_key = pix, key
         return pix
@@ -338,7 +262,7 @@ class Canvas(QWidget):
         s = self._scale()
         p.setClipRect(sq)
         if self._current:
-            self._paint_stroke(p, np.asarray(self._current, dtype=np.float64), s, sq)
+            paint_stroke(p, np.asarray(self._current, dtype=np.float64), s, sq, self.ink)
         if self.is_empty():
             p.setPen(self.frame)
             f = p.font()

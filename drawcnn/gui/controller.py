@@ -9,7 +9,8 @@ Panels never call the engine; they render what this object emits:
 * ``weights_changed(net)``           a new network is in use (load, switch, hot swap)
 * ``reading_changed(Reading)``       the whole reading (digit or None, reason, probabilities)
 * ``error_occurred(title, message)`` something the user should be told; the model is kept.
-  This is the GUI's one error path: widgets call ``report_error``, the window shows it.
+  This is the GUI's one error path (``reporting.ErrorReporter``, ``self.errors``): widgets
+  get the reporter and call it, the window shows what it emits.
 * ``ready_changed(bool)``            the Numba kernels are compiled (warm-up finished)
 
 Updates are throttled: a change of the strokes schedules one update at most every
@@ -26,9 +27,9 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from ..errors import DrawCNNError
 from ..reading import Reading, read_drawing
 from . import weights_locator
+from .reporting import ErrorReporter
 from .warmup import Warmup
 
 
@@ -39,7 +40,6 @@ class Controller(QObject):
     steps_changed = Signal(object)
     weights_changed = Signal(object)
     reading_changed = Signal(object)  # reading.Reading
-    error_occurred = Signal(str, str)
     ready_changed = Signal(bool)
     status_changed = Signal(str)
 
@@ -64,8 +64,18 @@ class Controller(QObject):
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._on_timer)
         self._warmup: Warmup | None = None
+        self._failing = False  # the last update failed (and was reported)
+        self.warmup_seconds: float | None = None
+        self.timings: dict[str, float] = {}
+        #: The GUI's one error path: widgets report through it, the window shows it.
+        self.errors = ErrorReporter(self)
 
     # ------------------------------------------------------------------ network
+    @property
+    def error_occurred(self):
+        """``error_occurred(title, message)`` of the error reporter (see ``self.errors``)."""
+        return self.errors.error_occurred
+
     @property
     def net(self):
         return self._net
@@ -87,7 +97,7 @@ class Controller(QObject):
 
     def report_error(self, title: str, message: str) -> None:
         """Tell the user something went wrong (the window shows it; nothing is changed)."""
-        self.error_occurred.emit(title, message)
+        self.errors.report(title, message)
 
     def _on_warm_failed(self, message: str) -> None:
         self.report_error("Warm-up failed", message)
@@ -104,10 +114,8 @@ class Controller(QObject):
         """Open a weights file; on any problem report it and keep the current network."""
         from ..engine import load_network
 
-        try:
-            net = load_network(path)
-        except DrawCNNError as exc:
-            self.report_error("Cannot open weights", str(exc))
+        ok, net = self.errors.attempt("Cannot open weights", load_network, path)
+        if not ok:
             return False
         self.set_network(net, path)
         self.status_changed.emit(f"Loaded {Path(path).name} ({net.arch.name})")
@@ -118,17 +126,15 @@ class Controller(QObject):
         path = weights_locator.shipped_weights().get(name)
         if path is None:
             self.report_error("Network not available",
-                                     f"No shipped weights for {name!r} were found.")
+                              f"No shipped weights for {name!r} were found.")
             return False
         return self.load_weights(path)
 
     def save_copy(self, path) -> bool:
         from ..engine import save_network
 
-        try:
-            save_network(self._net, path)
-        except DrawCNNError as exc:
-            self.report_error("Cannot save weights", str(exc))
+        ok, _ = self.errors.attempt("Cannot save weights", save_network, self._net, path)
+        if not ok:
             return False
         self.status_changed.emit(f"Saved a copy to {path}")
         return True
@@ -167,9 +173,12 @@ class Controller(QObject):
         net = self._net  # one read: a concurrent swap cannot mix two networks
         try:
             r = read_drawing(self.strokes, net, self.canvas_size, details=True)
-        except DrawCNNError as exc:
-            self.report_error("Prediction failed", str(exc))
+        except Exception as exc:  # the live path's boundary; DrawCNNError or a bug
+            if not self._failing:  # once, not on every mouse move until it works again
+                self.errors.report_exception("Prediction failed", exc)
+            self._failing = True
             return
+        self._failing = False
         t2 = time.perf_counter()
         self.reading = r
         self.steps = r.steps

@@ -30,10 +30,6 @@ def versions() -> dict[str, str]:
     from .. import __version__
     from ..engine import runtime
 
-    layer = runtime.threading_layer()
-    if layer == "not started":
-        order = ", ".join(numba.config.THREADING_LAYER_PRIORITY)
-        layer = f"not started yet (live prediction runs serial kernels; tries {order})"
     return {
         "drawcnn": __version__,
         "Numba": numba.__version__,
@@ -41,25 +37,56 @@ def versions() -> dict[str, str]:
         "Qt": qVersion(),
         "PySide6": PySide6.__version__,
         "pyqtgraph": pyqtgraph.__version__,
-        "Numba threading layer": layer,
+        # the layer in use (started now if no parallel kernel ran yet) and why that one
+        "Numba threading layer": runtime.threading_layer_report(start=True),
+        "Numba cache": runtime.cache_report(),
         "Numba threads": str(runtime.num_threads()),
         "Python": platform.python_version(),
     }
 
 
+def training_stages(training: dict | None) -> list[dict]:
+    """The training records of a weights file, oldest first: a file trained in stages
+    (``train --init``) keeps the earlier ones under ``previous_training``."""
+    stages, tr = [], training
+    while isinstance(tr, dict) and tr:
+        stages.append(tr)
+        tr = tr.get("previous_training")
+        if isinstance(tr, list):  # a list of earlier stages, oldest first
+            stages.extend(reversed([t for t in tr if isinstance(t, dict)]))
+            break
+    return stages[::-1]
+
+
 def training_text(net) -> str:
-    meta = getattr(net, "metadata", {}) or {}
+    meta = net.metadata or {}
     if meta.get("untrained"):
         return "untrained (freshly initialised)"
-    tr = meta.get("training") or {}
-    acc = tr.get("test_accuracy")
+    stages = training_stages(meta.get("training"))
+    if not stages:
+        return "no training record"
+    last = stages[-1]
     parts = []
-    if acc is not None:
-        parts.append(f"test accuracy {float(acc):.2%}")
-    for key in ("epochs", "dataset"):
-        if key in tr:
-            parts.append(f"{key} {tr[key]}")
-    return ", ".join(parts) if parts else "no training record"
+    if last.get("test_accuracy") is not None:
+        parts.append(f"test accuracy {float(last['test_accuracy']):.2%}")
+    epochs = [int(t["epochs"]) for t in stages if t.get("epochs") is not None]
+    if len(epochs) > 1:
+        parts.append(f"{sum(epochs)} epochs in {len(epochs)} stages "
+                     f"({' + '.join(map(str, epochs))})")
+    elif epochs:
+        parts.append(f"{epochs[0]} epochs")
+    datasets = sorted({str(t["dataset"]) for t in stages if t.get("dataset")})
+    if datasets:
+        parts.append(f"dataset {', '.join(datasets)}")
+    return ", ".join(parts)
+
+
+def layer_settings(layer) -> str:
+    """A layer's hyperparameters as "size=2, stride=2" (a pool's stride 0 means its size)."""
+    spec = dict(vars(layer.spec))
+    if "size" in spec and not spec.get("stride", 1):
+        spec["stride"] = spec["size"]
+    return ", ".join(f"{k}={v}" for k, v in spec.items())
 
 
 class ArchitectureDialog(QDialog):
@@ -80,9 +107,9 @@ class ArchitectureDialog(QDialog):
         self.table = QTableWidget(len(rows), 5)
         self.table.setHorizontalHeaderLabels(["Layer", "Kind", "Output shape", "Parameters",
                                               "Settings"])
-        for i, r in enumerate(rows):
+        for i, (r, layer) in enumerate(zip(rows, net.layers, strict=True)):
             values = [r.name, r.kind, "×".join(map(str, r.output_shape)), f"{r.params:,}",
-                      r.detail]
+                      layer_settings(layer)]
             for j, v in enumerate(values):
                 item = QTableWidgetItem(v)
                 if j == 3:

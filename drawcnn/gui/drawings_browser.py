@@ -1,14 +1,16 @@
 """My drawings: review the taught samples as a grid of thumbnails, relabel, delete,
 import and export the whole collection as one file.
 
-Modeless; file choices and error reports go through replaceable hooks (``ask_open_path``,
-``ask_save_path``, ``show_error``) so nothing here blocks a test. A corrupt import file is
-reported and leaves the store exactly as it was (the store validates before changing).
+Modeless; file choices go through replaceable hooks (``ask_open_path``, ``ask_save_path``) so
+nothing here blocks a test, and failures go to the error reporter (the GUI's one error path).
+A corrupt import file is reported and leaves the store exactly as it was (the store validates
+before changing). With drawings selected, typing 0-9 relabels them and Delete removes them,
+also while the grid has the focus (an event filter takes those keys before the list does).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -30,12 +32,12 @@ DRAWINGS_FILTER = "drawcnn drawings (*.npz);;All files (*)"
 class DrawingsBrowser(QDialog):
     store_changed = Signal()
 
-    def __init__(self, store_getter, show_error=None, parent=None):
+    def __init__(self, store_getter, errors, parent=None):
         super().__init__(parent)
         self.setObjectName("drawings_browser")
         self.setWindowTitle("My drawings")
         self.store_getter = store_getter
-        self.show_error = show_error or (lambda title, msg: None)
+        self.errors = errors  # reporting.ErrorReporter
         self.ask_open_path = self._ask_open_path
         self.ask_save_path = self._ask_save_path
         self.header = QLabel()
@@ -50,6 +52,7 @@ class DrawingsBrowser(QDialog):
         self.grid.setObjectName("drawings_grid")
         self.grid.setSelectionMode(QAbstractItemView.ExtendedSelection)
         self.grid.itemSelectionChanged.connect(self._sync)
+        self.grid.installEventFilter(self)  # the list would take 0-9 for keyboard search
         self.relabel_box = QComboBox()
         for d in range(10):
             self.relabel_box.addItem(str(d), d)
@@ -127,15 +130,11 @@ class DrawingsBrowser(QDialog):
 
     # ------------------------------------------------------------------ edits
     def _edit(self, title: str, fn) -> bool:
-        try:
-            fn()
-        except Exception as exc:
-            self.show_error(title, str(exc))
-            self.refresh()
-            return False
+        ok, _ = self.errors.attempt(title, fn)
         self.refresh()
-        self.store_changed.emit()
-        return True
+        if ok:
+            self.store_changed.emit()
+        return ok
 
     def relabel_selected(self, label: int | None = None) -> bool:
         label = self.relabel_box.currentData() if label is None else int(label)
@@ -180,10 +179,8 @@ class DrawingsBrowser(QDialog):
         path = path or self.ask_save_path()
         if not path or store is None:
             return False
-        try:
-            store.export(path)
-        except Exception as exc:
-            self.show_error("Cannot export drawings", f"{path}: {exc}")
+        ok, _ = self.errors.attempt("Cannot export drawings", store.export, path)
+        if not ok:
             return False
         self.header.setText(self.header.text() + f"<br>Exported {len(store)} drawings to {path}")
         return True
@@ -198,13 +195,26 @@ class DrawingsBrowser(QDialog):
                                               DRAWINGS_FILTER)
         return path or None
 
-    def keyPressEvent(self, ev):
+    def _key(self, ev) -> bool:
+        """0-9 relabels, Delete/Backspace removes the selected drawings; True when handled."""
+        if not self.selected_ids():
+            return False
         text = ev.text()
-        if len(text) == 1 and text.isdigit() and self.selected_ids():
+        if len(text) == 1 and text.isdigit():
             self.relabel_selected(int(text))
-            ev.accept()
-        elif ev.key() in (Qt.Key_Delete, Qt.Key_Backspace) and self.selected_ids():
+            return True
+        if ev.key() in (Qt.Key_Delete, Qt.Key_Backspace):
             self.delete_selected()
+            return True
+        return False
+
+    def eventFilter(self, obj, ev):
+        if obj is self.grid and ev.type() == QEvent.KeyPress and self._key(ev):
+            return True
+        return super().eventFilter(obj, ev)
+
+    def keyPressEvent(self, ev):
+        if self._key(ev):
             ev.accept()
         else:
             super().keyPressEvent(ev)

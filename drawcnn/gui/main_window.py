@@ -1,12 +1,16 @@
-"""The main window: canvas in the centre, panels in docks, menus, shortcuts, settings."""
+"""The main window: canvas in the centre, panels in docks, menus, shortcuts, settings.
+
+Docks are made in one place (``_make_docks``, from a list). The companions (Train, Teach, My
+drawings, Architecture, About) live in ``self.side`` (``side_windows.SideWindows``); the menus
+return their actions (``self.menus``, a ``menus.MenuActions``). Every error the app reports
+arrives through the controller's ``error_occurred`` and is shown here (``show_error``).
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QFileDialog,
     QLabel,
@@ -20,7 +24,6 @@ from PySide6.QtWidgets import (
 from . import theme, weights_locator
 from .canvas import LOGICAL_SIZE, Canvas
 from .controller import Controller
-from .dialogs import AboutDialog, ArchitectureDialog
 from .menus import build_menus
 from .panels.edge_filters import EdgeFiltersPanel
 from .panels.feature_maps import FeatureMapsPanel
@@ -28,33 +31,30 @@ from .panels.filters import FiltersPanel
 from .panels.input_view import InputView
 from .panels.probabilities import ProbabilitiesPanel
 from .settings import Settings
+from .side_windows import SideWindows
 
 WEIGHTS_FILTER = "drawcnn weights (*.npz);;All files (*)"
+ONNX_FILTER = "ONNX model (*.onnx);;All files (*)"
+BANNER_STYLE = ("background:#fff3cd; color:#664d03; padding:6px; border:1px solid #e0c060; "
+                "border-radius:4px;")
 
 
 class MainWindow(QMainWindow):
     def __init__(self, startup: weights_locator.Startup, settings: Settings | None = None):
         super().__init__()
         self.setObjectName("main_window")
-        self.setWindowTitle("drawcnn — draw a digit")
+        self.setWindowTitle("Draw a digit")  # Qt appends the app's name: "… — drawcnn"
         self.settings = settings or Settings()
         self.controller = Controller(startup.net, startup.path, self)
-        self._dialogs: list = []  # keep modeless dialogs alive
-        #: Hooks tests (or embedding code) may replace: never block on a modal box.
+        self.side = SideWindows(self)
+        #: Hooks tests (or embedding code) may replace: never block on a modal file dialog.
         self.ask_open_path = self._ask_open_path
         self.ask_save_path = self._ask_save_path
-        #: Where the user's taught drawings live (None: the platform's user data folder).
-        self.drawings_root: Path | None = None
-        self._drawing_store = None
-        self.train_dialog = self.teach_panel = self.drawings_browser = None
+        self.ask_export_path = self._ask_export_path
 
         self.canvas = Canvas()
-        self.banner = QLabel()
-        self.banner.setObjectName("untrained_banner")
-        self.banner.setWordWrap(True)
-        self.banner.setStyleSheet("background:#fff3cd; color:#664d03; padding:6px; "
-                                  "border:1px solid #e0c060; border-radius:4px;")
-        self.banner.setVisible(False)
+        self.banner = QLabel(objectName="untrained_banner", wordWrap=True, visible=False)
+        self.banner.setStyleSheet(BANNER_STYLE)
         central = QWidget()
         lay = QVBoxLayout(central)
         lay.setContentsMargins(6, 6, 6, 6)
@@ -74,7 +74,8 @@ class MainWindow(QMainWindow):
         self.brush_slider.setFixedWidth(120)
         self.brush_slider.setToolTip("Brush size ( [ and ] )")
         self.brush_slider.valueChanged.connect(self._set_brush)
-        build_menus(self)
+        self.menus = build_menus(self)
+        self.acts = self.menus.acts
         self.net_label = QLabel()
         self.statusBar().addPermanentWidget(self.net_label)
         self._wire()
@@ -84,32 +85,29 @@ class MainWindow(QMainWindow):
         self.controller.start_warmup()
 
     # ------------------------------------------------------------------ layout
-    def _dock(self, key: str, title: str, widget: QWidget, area) -> QDockWidget:
-        d = QDockWidget(title, self)
-        d.setObjectName(f"dock_{key}")
-        d.setWidget(widget)
-        d.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable
-                      | QDockWidget.DockWidgetClosable)
-        self.addDockWidget(area, d)
-        self.docks[key] = d
-        return d
-
     def _make_docks(self) -> None:
-        right = Qt.RightDockWidgetArea
-        pred = self._dock("prediction", "Prediction", self.probabilities, Qt.BottomDockWidgetArea)
-        inp = self._dock("input", "What the network sees", self.input_view,
-                         Qt.BottomDockWidgetArea)
-        self.splitDockWidget(pred, inp, Qt.Horizontal)
-        fm = self._dock("feature_maps", "Feature maps", self.feature_maps, right)
-        fl = self._dock("filters", "Filters", self.filters, right)
-        ed = self._dock("edges", "Edge filters", self.edge_filters, right)
-        self.tabifyDockWidget(fm, fl)
-        self.tabifyDockWidget(fl, ed)
-        fm.raise_()
+        """Every dock of the window: made from one list, then arranged."""
+        bottom, right = Qt.BottomDockWidgetArea, Qt.RightDockWidgetArea
+        for key, title, widget, area in (
+            ("prediction", "Prediction", self.probabilities, bottom),
+            ("input", "What the network sees", self.input_view, bottom),
+            ("feature_maps", "Feature maps", self.feature_maps, right),
+            ("filters", "Filters", self.filters, right),
+            ("edges", "Edge filters", self.edge_filters, right),
+        ):
+            dock = QDockWidget(title, self, objectName=f"dock_{key}")
+            dock.setWidget(widget)
+            self.addDockWidget(area, dock)
+            self.docks[key] = dock
+        d = self.docks
+        self.splitDockWidget(d["prediction"], d["input"], Qt.Horizontal)
+        self.tabifyDockWidget(d["feature_maps"], d["filters"])
+        self.tabifyDockWidget(d["filters"], d["edges"])
+        d["feature_maps"].raise_()
         self.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
-        self.resizeDocks([fm], [560], Qt.Horizontal)
-        self.resizeDocks([pred], [230], Qt.Vertical)
-        self.resizeDocks([pred, inp], [520, 480], Qt.Horizontal)
+        self.resizeDocks([d["feature_maps"]], [560], Qt.Horizontal)
+        self.resizeDocks([d["prediction"]], [230], Qt.Vertical)
+        self.resizeDocks([d["prediction"], d["input"]], [520, 480], Qt.Horizontal)
         self.resize(1360, 860)
 
     def _wire(self) -> None:
@@ -117,7 +115,7 @@ class MainWindow(QMainWindow):
         self.canvas.strokes_changed.connect(
             lambda: c.set_strokes(self.canvas.strokes(), LOGICAL_SIZE))
         self.canvas.history_changed.connect(self._update_actions)
-        c.prediction_changed.connect(self.probabilities.set_probabilities)
+        c.reading_changed.connect(self.probabilities.set_reading)
         c.steps_changed.connect(self.input_view.set_steps)
         c.activations_changed.connect(self.feature_maps.set_activations)
         c.activations_changed.connect(self.edge_filters.set_activations)
@@ -127,18 +125,21 @@ class MainWindow(QMainWindow):
             # Background tabs skip per-frame work; they catch up when brought forward.
             self.docks[key].visibilityChanged.connect(
                 lambda visible, p=panel: visible and QTimer.singleShot(0, p.refresh))
-        c.error_occurred.connect(lambda title, msg: self.show_error(title, msg))
+        c.error_occurred.connect(self.show_error)
         c.status_changed.connect(lambda text: self.statusBar().showMessage(text, 8000))
         c.ready_changed.connect(self._on_ready)
         self._update_actions()
 
-    # ------------------------------------------------------------------ hooks
+    # ------------------------------------------------------------------ errors and paths
     def show_error(self, title: str, message: str) -> None:
-        """Tell the user about a problem. Default: a window-modal box that does not block."""
-        box = QMessageBox(QMessageBox.Warning, title, message, QMessageBox.Ok, self)
+        """Show a reported error: a box over the window in front (it does not block)."""
+        front = QApplication.activeWindow()  # e.g. the train dialog that failed
+        parent = self if front is None or isinstance(front, QMessageBox) else front
+        box = QMessageBox(QMessageBox.Warning, title, message, QMessageBox.Ok, parent)
         box.setObjectName("error_box")
         box.setAttribute(Qt.WA_DeleteOnClose)
         box.open()
+        self.statusBar().showMessage(f"{title}: {message.splitlines()[0]}", 8000)
 
     def _ask_open_path(self) -> str | None:
         path, _ = QFileDialog.getOpenFileName(self, "Open weights", "", WEIGHTS_FILTER)
@@ -150,6 +151,11 @@ class MainWindow(QMainWindow):
                                               WEIGHTS_FILTER)
         return path or None
 
+    def _ask_export_path(self) -> str | None:
+        name = f"{self.controller.net.arch.name}.onnx"
+        path, _ = QFileDialog.getSaveFileName(self, "Export as ONNX", name, ONNX_FILTER)
+        return path or None
+
     # ------------------------------------------------------------------ actions
     def open_weights(self, path=None) -> bool:
         path = path or self.ask_open_path()
@@ -159,75 +165,22 @@ class MainWindow(QMainWindow):
         path = path or self.ask_save_path()
         return bool(path) and self.controller.save_copy(path)
 
-    def show_architecture(self) -> ArchitectureDialog:
-        dlg = ArchitectureDialog(self.controller.net, self.controller.path, self)
-        return self._show_dialog(dlg)
+    def export_onnx(self, path=None) -> bool:
+        """File → Export…: the network in use as a standard ONNX model (fast: GUI thread)."""
+        path = path or self.ask_export_path()
+        if not path:
+            return False
 
-    def show_about(self) -> AboutDialog:
-        return self._show_dialog(AboutDialog(self))
+        def export():
+            from ..export_onnx import export_onnx
 
-    # ------------------------------------------------------------------ train / teach
-    def drawing_store(self):
-        """The user's drawings store (opened on first use), or None if it cannot be read."""
-        if self._drawing_store is None:
-            from ..data import DataError, DrawingStore
+            return export_onnx(self.controller.net, path)
 
-            try:
-                self._drawing_store = DrawingStore(self.drawings_root)
-            except DataError as exc:
-                self.show_error("Cannot open your drawings", f"{exc}\n\nMove the file away "
-                                "to start a new collection; nothing was changed.")
-        return self._drawing_store
-
-    def _err(self, title: str, message: str) -> None:
-        self.show_error(title, message)  # looked up at call time: tests replace show_error
-
-    def show_train_dialog(self):
-        from .train_dialog import TrainDialog
-
-        if self.train_dialog is None:
-            self.train_dialog = TrainDialog(self.controller, self.drawing_store, self)
-            self.train_dialog.show_error = self._err
-        self.train_dialog.data.refresh()
-        self._show_dialog(self.train_dialog)
-        self.train_dialog.raise_()
-        return self.train_dialog
-
-    def show_teach(self):
-        from .teach import TeachPanel
-
-        if self.teach_panel is None:
-            self.teach_panel = TeachPanel(self.canvas, self.controller, self.drawing_store,
-                                          self._err, self)
-            self.teach_panel.review_btn.clicked.connect(self.show_drawings)
-            self.teach_panel.taught.connect(self._drawings_changed)
-        self.teach_panel.refresh()
-        self._show_dialog(self.teach_panel)
-        self.teach_panel.raise_()
-        return self.teach_panel
-
-    def show_drawings(self):
-        from .drawings_browser import DrawingsBrowser
-
-        if self.drawings_browser is None:
-            self.drawings_browser = DrawingsBrowser(self.drawing_store, self._err, self)
-            self.drawings_browser.store_changed.connect(self._drawings_changed)
-        self.drawings_browser.refresh()
-        self._show_dialog(self.drawings_browser)
-        self.drawings_browser.raise_()
-        return self.drawings_browser
-
-    def _drawings_changed(self, *_) -> None:
-        for dlg in (self.drawings_browser, self.teach_panel):
-            if dlg is not None and dlg.isVisible():
-                dlg.refresh()
-        if self.train_dialog is not None and not self.train_dialog.running:
-            self.train_dialog.data.refresh()
-
-    def _show_dialog(self, dlg):
-        self._dialogs = [d for d in self._dialogs if d.isVisible()] + [dlg]
-        dlg.show()
-        return dlg
+        ok, _ = self.controller.errors.attempt("Cannot export the network", export)
+        if ok:
+            self.statusBar().showMessage(f"Exported {self.controller.net.arch.name} to {path}",
+                                         8000)
+        return ok
 
     def set_eraser(self, on: bool) -> None:
         self.canvas.eraser = on
@@ -243,40 +196,31 @@ class MainWindow(QMainWindow):
 
     def set_theme(self, name: str) -> None:
         theme.style_window(self, theme.apply(name))
+        self.menus.check_theme(name)
         self.settings.set("theme", name)
 
     def _update_actions(self) -> None:
-        acts = getattr(self, "acts", {})
-        if "undo" in acts:
-            acts["undo"].setEnabled(self.canvas.can_undo())
-            acts["redo"].setEnabled(self.canvas.can_redo())
+        self.acts["undo"].setEnabled(self.canvas.can_undo())
+        self.acts["redo"].setEnabled(self.canvas.can_redo())
 
     # ------------------------------------------------------------------ controller events
     def _on_ready(self, ready: bool) -> None:
-        if ready and self.controller.probabilities is None:
+        if ready and self.controller.reading is None:
             self.probabilities.set_probabilities(None)
 
     def _on_weights_changed(self, net, warning: str | None = None) -> None:
         self.feature_maps.set_network(net)
         self.filters.set_network(net)
         self.edge_filters.set_network(net)
-        untrained = weights_locator.is_untrained(net)
-        if warning is None and untrained:
-            warning = "This network is untrained: its guesses are random."
-        elif warning is None and not (net.metadata or {}).get("training"):
-            warning = ("This weights file has no training record: if it was never trained, "
-                       "its guesses are random.")
+        warning = warning or weights_locator.weights_warning(net)
         self.banner.setText(f"⚠ {warning}" if warning else "")
         self.banner.setVisible(bool(warning))
         path = self.controller.path
-        where = path.name if path else "not saved"
-        self.net_label.setText(f"{net.arch.name} · {net.param_count():,} params · {where}")
-        group: QActionGroup | None = getattr(self, "network_group", None)
-        if group is not None:
-            shipped = weights_locator.shipped_weights()
-            for act in group.actions():
-                p = shipped.get(act.data())
-                act.setChecked(bool(p and path and Path(p).resolve() == Path(path).resolve()))
+        self.net_label.setText(f"{net.arch.name} · {net.param_count():,} params · "
+                               f"{path.name if path else 'not saved'}")
+        self.menus.check_network(weights_locator.shipped_name(path))
+        if path is not None:  # the next launch starts with it
+            self.settings.set("weights", weights_locator.remember_as(path))
 
     # ------------------------------------------------------------------ settings
     def _load_settings(self) -> None:
@@ -293,8 +237,7 @@ class MainWindow(QMainWindow):
         self.feature_maps.per_channel_box.setChecked(s.get("per_channel", False, bool))
         name = s.get("theme", "system") or "system"
         theme.style_window(self, theme.apply(name))
-        for act in getattr(self, "theme_group", QActionGroup(self)).actions():
-            act.setChecked(act.data() == name)
+        self.menus.check_theme(name)
 
     def save_settings(self) -> None:
         s = self.settings
@@ -311,15 +254,5 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, ev):
         self.save_settings()
-        for d in self._dialogs + [self.train_dialog]:
-            if d is not None:
-                d.close()
+        self.side.close_all()
         super().closeEvent(ev)
-
-    def add_action(self, key: str, action: QAction, shortcut=None) -> QAction:
-        if shortcut is not None:
-            seqs = shortcut if isinstance(shortcut, list) else [shortcut]
-            action.setShortcuts([QKeySequence(k) for k in seqs])
-        self.acts[key] = action
-        self.addAction(action)  # shortcuts work even when the menu bar is hidden
-        return action

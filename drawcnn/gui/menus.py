@@ -1,74 +1,105 @@
-"""Menus, the drawing toolbar and keyboard shortcuts of the main window."""
+"""Menus, the drawing toolbar and keyboard shortcuts of the main window.
+
+``build_menus(window)`` creates them and returns a ``MenuActions``, which the window keeps;
+nothing is attached to the window from here. Every action is also added to the window itself,
+so its shortcut works even when the menu bar is hidden.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QApplication, QLabel, QToolBar
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QToolBar
 
 from . import weights_locator
 
+THEMES = (("system", "Follow system"), ("light", "Light"), ("dark", "Dark"))
 
-def build_menus(w) -> None:
-    """Create ``w.acts`` (name -> QAction), the menu bar and the drawing toolbar."""
-    w.acts = {}
-    a = w.add_action
+
+@dataclass
+class MenuActions:
+    """What the window needs back from its menus."""
+
+    acts: dict[str, QAction] = field(default_factory=dict)  # name -> action
+    network_group: QActionGroup | None = None  # shipped networks (data: architecture name)
+    theme_group: QActionGroup | None = None  # themes (data: "system", "light", "dark")
+    toolbar: QToolBar | None = None
+
+    def check_network(self, name: str | None) -> None:
+        for act in self.network_group.actions():
+            act.setChecked(act.data() == name)
+
+    def check_theme(self, name: str) -> None:
+        for act in self.theme_group.actions():
+            act.setChecked(act.data() == name)
+
+
+def build_menus(w: QMainWindow) -> MenuActions:
+    """The menu bar and the drawing toolbar of the main window ``w``."""
+    m = MenuActions()
     mb = w.menuBar()
     c = w.canvas
 
+    def a(key: str, text: str, slot=None, shortcut=None, checkable: bool = False) -> QAction:
+        act = QAction(text, w, checkable=checkable)
+        if slot is not None:
+            act.triggered.connect(slot)
+        if shortcut is not None:
+            seqs = shortcut if isinstance(shortcut, list) else [shortcut]
+            act.setShortcuts([QKeySequence(k) for k in seqs])
+        m.acts[key] = act
+        w.addAction(act)
+        return act
+
+    # ---------------------------------------------------------------- File
+    file = mb.addMenu("&File")
+    file.addAction(a("open", "Open weights…", lambda: w.open_weights(), QKeySequence.Open))
+    file.addAction(a("save_copy", "Save a copy…", lambda: w.save_copy(), QKeySequence.Save))
+    file.addAction(a("export", "Export… (ONNX)", lambda: w.export_onnx(), "Ctrl+E"))
+    file.addSeparator()
+    file.addAction(a("quit", "Quit", w.close, QKeySequence.Quit))
+
     # ---------------------------------------------------------------- Edit / drawing
     edit = mb.addMenu("&Edit")
-    edit.addAction(a("undo", QAction("Undo stroke", w, triggered=c.undo), QKeySequence.Undo))
-    edit.addAction(a("redo", QAction("Redo stroke", w, triggered=c.redo),
-                     [QKeySequence.Redo, "Ctrl+Y"]))
-    edit.addAction(a("clear", QAction("Clear canvas", w, triggered=c.clear),
-                     ["Esc", "Delete", "Backspace"]))
+    edit.addAction(a("undo", "Undo stroke", c.undo, QKeySequence.Undo))
+    edit.addAction(a("redo", "Redo stroke", c.redo, [QKeySequence.Redo, "Ctrl+Y"]))
+    edit.addAction(a("clear", "Clear canvas", c.clear, ["Esc", "Delete", "Backspace"]))
     edit.addSeparator()
-    eraser = a("eraser", QAction("Eraser", w, checkable=True), "E")
+    eraser = a("eraser", "Eraser", None, "E", checkable=True)
     eraser.toggled.connect(w.set_eraser)
     edit.addAction(eraser)
-    edit.addAction(a("brush_up", QAction("Bigger brush", w,
-                                         triggered=lambda: w.change_brush(+2)), "]"))
-    edit.addAction(a("brush_down", QAction("Smaller brush", w,
-                                           triggered=lambda: w.change_brush(-2)), "["))
+    edit.addAction(a("brush_up", "Bigger brush", lambda: w.change_brush(+2), "]"))
+    edit.addAction(a("brush_down", "Smaller brush", lambda: w.change_brush(-2), "["))
 
     tb = QToolBar("Drawing", w)
     tb.setObjectName("toolbar_drawing")
     for key in ("undo", "redo", "clear", "eraser"):
-        tb.addAction(w.acts[key])
+        tb.addAction(m.acts[key])
     tb.addSeparator()
     tb.addWidget(QLabel(" Brush "))
     tb.addWidget(w.brush_slider)
     w.addToolBar(tb)
+    m.toolbar = tb
 
     # ---------------------------------------------------------------- Model
     model = mb.addMenu("&Model")
-    model.addAction(a("open", QAction("Open weights…", w, triggered=lambda: w.open_weights()),
-                      QKeySequence.Open))
     nets = model.addMenu("Shipped networks")
-    w.network_group = QActionGroup(w)
+    m.network_group = QActionGroup(w)
     shipped = weights_locator.shipped_weights()
     for i, name in enumerate(weights_locator.SHIPPED_ORDER):
-        act = QAction(name, w, checkable=True)
+        act = a(f"net_{name}", name if name in shipped else f"{name} (not found)",
+                lambda _=False, n=name: w.controller.switch_to(n), f"Ctrl+{i + 1}",
+                checkable=True)
         act.setData(name)
         act.setEnabled(name in shipped)
-        if name not in shipped:
-            act.setText(f"{name} (not found)")
-        act.triggered.connect(lambda _=False, n=name: w.controller.switch_to(n))
-        w.network_group.addAction(act)
-        nets.addAction(a(f"net_{name}", act, f"Ctrl+{i + 1}"))
-    model.addAction(a("architecture", QAction("Architecture…", w,
-                                              triggered=w.show_architecture), "Ctrl+I"))
-    model.addAction(a("save_copy", QAction("Save a copy…", w, triggered=lambda: w.save_copy()),
-                      QKeySequence.Save))
+        m.network_group.addAction(act)
+        nets.addAction(act)
+    model.addAction(a("architecture", "Architecture…", w.side.show_architecture, "Ctrl+I"))
     model.addSeparator()
-    model.addAction(a("train", QAction("Train…", w, triggered=lambda: w.show_train_dialog()),
-                      "Ctrl+T"))
-    model.addAction(a("teach", QAction("Teach this drawing…", w,
-                                       triggered=lambda: w.show_teach()), "T"))
-    model.addAction(a("drawings", QAction("My drawings…", w,
-                                          triggered=lambda: w.show_drawings()), "Ctrl+D"))
-    model.addSeparator()
-    model.addAction(a("quit", QAction("Quit", w, triggered=w.close), QKeySequence.Quit))
+    model.addAction(a("train", "Train…", lambda: w.side.show_train_dialog(), "Ctrl+T"))
+    model.addAction(a("teach", "Teach this drawing…", lambda: w.side.show_teach(), "T"))
+    model.addAction(a("drawings", "My drawings…", lambda: w.side.show_drawings(), "Ctrl+D"))
 
     # ---------------------------------------------------------------- View
     view = mb.addMenu("&View")
@@ -77,15 +108,16 @@ def build_menus(w) -> None:
     view.addAction(tb.toggleViewAction())
     view.addSeparator()
     themes = view.addMenu("Theme")
-    w.theme_group = QActionGroup(w)
-    for key, label in (("system", "Follow system"), ("light", "Light"), ("dark", "Dark")):
+    m.theme_group = QActionGroup(w)
+    for key, label in THEMES:
         act = QAction(label, w, checkable=True)
         act.setData(key)
         act.triggered.connect(lambda _=False, k=key: w.set_theme(k))
-        w.theme_group.addAction(act)
+        m.theme_group.addAction(act)
         themes.addAction(act)
 
     # ---------------------------------------------------------------- Help
     helpm = mb.addMenu("&Help")
-    helpm.addAction(a("about", QAction("About drawcnn", w, triggered=w.show_about), "F1"))
+    helpm.addAction(a("about", "About drawcnn", w.side.show_about, "F1"))
     helpm.addAction(QAction("About Qt", w, triggered=QApplication.aboutQt))
+    return m

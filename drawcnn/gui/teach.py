@@ -1,55 +1,61 @@
 """Teach: label the current drawing and keep it in the user's drawings store.
 
-A small modeless panel beside the canvas. It shows what the network will learn from (the 28x28
-input) and its guess, pre-selects that guess as the label, and stores the sample only when the
-user confirms ("Save as 7", Enter) — a wrong guess is corrected by clicking or typing the right
-digit first, so nothing is learnt from an unconfirmed label.
+A panel docked beside the canvas (never over it). It shows what the network will learn from
+(the 28x28 input) and its guess, pre-selects that guess as the label, and stores the sample
+only when the user confirms ("Save as 7", Enter) — a wrong guess is corrected by clicking or
+typing the right digit first, so nothing is learnt from an unconfirmed label. While the panel
+is shown, 0-9 and Enter are shortcuts of the whole main window (``attach_keys``): typing a
+digit right after drawing labels the drawing, with no click on the panel first.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
-    QDialog,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
     QVBoxLayout,
+    QWidget,
 )
 
 from .panels.confusion import image_pixmap
 
+GUESS_LINES = 3  # the status above the buttons keeps this height, so they never move
 
-class TeachPanel(QDialog):
+
+class TeachPanel(QWidget):
     taught = Signal(int, int)  # sample id, label
 
-    def __init__(self, canvas, controller, store_getter, show_error=None, parent=None):
+    def __init__(self, canvas, controller, store_getter, parent=None):
         super().__init__(parent)
         self.setObjectName("teach_panel")
         self.setWindowTitle("Teach this drawing")
         self.canvas, self.controller, self.store_getter = canvas, controller, store_getter
-        self.show_error = show_error or (lambda title, msg: None)
+        self.errors = controller.errors
         self._user_chose = False
         self._note = ""  # "Stored as 7", kept until the next drawing starts
+        self.shortcuts: list[QShortcut] = []
         self.preview = QLabel()
         self.preview.setFixedSize(112, 112)
         self.preview.setAlignment(Qt.AlignCenter)
-        self.preview.setStyleSheet("border:1px solid #aaa; background:white;")
+        self.preview.setStyleSheet("border:1px solid #aaa; background:white; color:#555;")
         self.guess = QLabel()
         self.guess.setObjectName("teach_guess")
         self.guess.setWordWrap(True)
+        self.guess.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+        self.guess.setFixedHeight(self.guess.fontMetrics().lineSpacing() * GUESS_LINES + 4)
         self.group = QButtonGroup(self)
         self.group.setExclusive(True)
         grid = QGridLayout()
         for d in range(10):
-            b = QPushButton(str(d))
-            b.setCheckable(True)
+            b = QPushButton(str(d), checkable=True, focusPolicy=Qt.NoFocus)
             b.setFixedWidth(40)
-            b.setFocusPolicy(Qt.NoFocus)
             self.group.addButton(b, d)
             grid.addWidget(b, d // 5, d % 5)
         self.group.idClicked.connect(self._chosen)
@@ -57,7 +63,6 @@ class TeachPanel(QDialog):
                            "font-weight: bold; border: 1px solid #1d4f9e; border-radius: 3px; }")
         self.save_btn = QPushButton("Save")
         self.save_btn.setObjectName("teach_save")
-        self.save_btn.setDefault(True)
         self.save_btn.clicked.connect(lambda: self.teach())
         self.clear_after = QCheckBox("Clear the canvas after saving")
         self.clear_after.setChecked(True)
@@ -66,20 +71,37 @@ class TeachPanel(QDialog):
         self.count.setWordWrap(True)
         self.review_btn = QPushButton("Review my drawings…")
         top = QHBoxLayout()
-        top.addWidget(self.preview)
-        side = QVBoxLayout()
-        side.addWidget(self.guess)
-        side.addWidget(QLabel("Correct label (click or type 0-9):"))
-        side.addLayout(grid)
-        top.addLayout(side, 1)
+        top.addWidget(self.preview, 0, Qt.AlignTop)
+        top.addWidget(self.guess, 1)
         lay = QVBoxLayout(self)
         lay.addLayout(top)
+        lay.addWidget(QLabel("Correct label (click or type 0-9, Enter saves):"))
+        lay.addLayout(grid)
         lay.addWidget(self.save_btn)
         lay.addWidget(self.clear_after)
-        lay.addWidget(self.count)
         lay.addWidget(self.review_btn)
+        lay.addWidget(self.count)
+        lay.addStretch(1)
         controller.prediction_changed.connect(self.refresh)
         self.refresh()
+
+    def attach_keys(self, window) -> None:
+        """0-9 and Enter as shortcuts of ``window`` (on while the panel is shown)."""
+        for d in range(10):
+            self.shortcuts.append(QShortcut(QKeySequence(str(d)), window,
+                                            activated=lambda d=d: self.set_label(d)))
+        for key in (Qt.Key_Return, Qt.Key_Enter):
+            self.shortcuts.append(QShortcut(QKeySequence(key), window,
+                                            activated=self._enter))
+        self.set_keys_enabled(self.isVisible())
+
+    def _enter(self) -> None:
+        if self.save_btn.isEnabled():  # Enter on an empty canvas is not an error
+            self.teach()
+
+    def set_keys_enabled(self, on: bool) -> None:
+        for s in self.shortcuts:
+            s.setEnabled(on)
 
     # ------------------------------------------------------------------ state
     def label(self) -> int | None:
@@ -146,15 +168,14 @@ class TeachPanel(QDialog):
         strokes = self.canvas.strokes()
         image = strokes_to_mnist(strokes, LOGICAL_SIZE) if strokes else None
         if image is None or label is None:
-            self.show_error("Nothing to teach", "Draw a digit and choose its label first.")
+            self.errors.report("Nothing to teach", "Draw a digit and choose its label first.")
             return None
         store = self.store_getter()
         if store is None:
             return None
-        try:
-            sid = store.add(image, label, strokes)
-        except Exception as exc:  # disk full, permissions: say so, keep the drawing
-            self.show_error("Cannot store the drawing", str(exc))
+        ok, sid = self.errors.attempt("Cannot store the drawing", store.add, image, label,
+                                      strokes)
+        if not ok:  # disk full, permissions: reported, the drawing stays on the canvas
             return None
         self.taught.emit(sid, label)
         self._user_chose = False
@@ -164,15 +185,3 @@ class TeachPanel(QDialog):
         self._note = f"Stored as <b>{label}</b> (#{sid}). Draw the next one."
         self.guess.setText(self._note)
         return sid
-
-    def keyPressEvent(self, ev):
-        text = ev.text()
-        if text.isdigit() and len(text) == 1:
-            self.set_label(int(text))
-            ev.accept()
-            return
-        if ev.key() in (Qt.Key_Return, Qt.Key_Enter):
-            self.teach()
-            ev.accept()
-            return
-        super().keyPressEvent(ev)

@@ -13,6 +13,8 @@ import time
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from .reporting import describe_failure
+
 
 def warm_input() -> np.ndarray:
     """A (1,1,28,28) float32 input with a blob of ink (exercises every kernel)."""
@@ -42,8 +44,8 @@ class Warmup(QObject):
 
             strokes_to_mnist([np.array([[10.0, 10.0, 1.0], [20.0, 30.0, 1.0]])], 280)
             self._net.activations(warm_input())
-        except Exception as exc:  # reported in the window, never raised in a thread
-            self.failed.emit(f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # the thread's boundary: reported in the window, never raised
+            self.failed.emit(describe_failure(exc))
             return
         self.seconds = time.perf_counter() - t0
         self.finished.emit(self.seconds)

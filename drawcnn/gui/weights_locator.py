@@ -14,12 +14,24 @@ from .. import shipped as _shipped
 from ..shipped import DEFAULT_NAME, SHIPPED_ORDER, weights_dir
 
 __all__ = ["DEFAULT_NAME", "SHIPPED_ORDER", "Startup", "default_weights_path", "fresh_network",
-           "is_untrained", "load_startup", "shipped_weights", "weights_dir"]
+           "is_untrained", "load_startup", "remember_as", "shipped_name", "shipped_weights",
+           "weights_dir", "weights_warning"]
 
 
 def shipped_weights() -> dict[str, Path]:
     """{architecture name: path} of the shipped weights files that exist (see drawcnn.shipped)."""
     return _shipped.shipped_weights()
+
+
+def shipped_name(path: str | Path | None) -> str | None:
+    """The shipped network ``path`` is (its architecture name), or None."""
+    if path is None:
+        return None
+    here = Path(path).resolve()
+    for name, p in shipped_weights().items():
+        if Path(p).resolve() == here:
+            return name
+    return None
 
 
 def default_weights_path() -> Path | None:
@@ -33,7 +45,7 @@ class Startup:
 
     net: object
     path: Path | None
-    warning: str | None = None
+    warning: str | None = None  # shown in the window's banner until another network is chosen
 
 
 def fresh_network(arch: str = DEFAULT_NAME):
@@ -45,18 +57,57 @@ def fresh_network(arch: str = DEFAULT_NAME):
 
 
 def is_untrained(net) -> bool:
-    return bool(getattr(net, "metadata", {}).get("untrained"))
+    return bool((net.metadata or {}).get("untrained"))
 
 
-def load_startup(weights: str | Path | None = None) -> Startup:
-    """Load ``weights`` (or the default); on failure fall back to an untrained network."""
+def weights_warning(net) -> str | None:
+    """Why this network's guesses cannot be trusted, or None when it was trained."""
+    if is_untrained(net):
+        return "This network is untrained: its guesses are random."
+    if not (net.metadata or {}).get("training"):
+        return ("This weights file has no training record: if it was never trained, its "
+                "guesses are random.")
+    return None
+
+
+SHIPPED_PREFIX = "shipped:"
+
+
+def remember_as(path: str | Path | None) -> str | None:
+    """How the settings remember the network at ``path``: a shipped one by its name (so an
+    upgrade that moves the package keeps the choice), any other file by its path."""
+    if path is None:
+        return None
+    name = shipped_name(path)
+    return f"{SHIPPED_PREFIX}{name}" if name else str(path)
+
+
+def load_startup(weights: str | Path | None = None,
+                 remembered: str | None = None) -> Startup:
+    """Load ``weights``; else the network used last time (``remembered``, see
+    ``remember_as``) while it still loads; else the default. A broken ``weights`` file falls
+    back to an untrained network."""
     from ..engine import WeightsError, load_network
+
+    if weights is None and remembered:
+        remembered = str(remembered)
+        if remembered.startswith(SHIPPED_PREFIX):
+            shipped = shipped_weights().get(remembered[len(SHIPPED_PREFIX):])
+            return load_startup(shipped)  # not shipped any more: the default
+        try:
+            return Startup(load_network(remembered), Path(remembered))
+        except WeightsError as exc:  # moved, deleted or damaged since: the default
+            start = load_startup(None)
+            start.warning = start.warning or (f"The network used last time could not be "
+                                              f"opened ({exc}); started with the default.")
+            return start
 
     path = Path(weights) if weights is not None else default_weights_path()
     if path is None:
         return Startup(fresh_network(), None,
                        "No trained weights found: this network is untrained, so its guesses "
-                       "are random. Train one or open a weights file (Model menu).")
+                       "are random. Train one (Model → Train…) or open a weights file (File "
+                       "menu).")
     try:
         return Startup(load_network(path), path)
     except WeightsError as exc:

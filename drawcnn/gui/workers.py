@@ -14,17 +14,13 @@ from __future__ import annotations
 
 import threading
 import time
-import traceback
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from ..errors import DrawCNNError
 from ..training import RunCallbacks, TrainConfig, TrainData, run_training
+from .reporting import bug_report
 
-
-def bug_report(exc: BaseException) -> str:
-    """The text shown for an exception nobody expected: type, message, where it happened."""
-    return f"{type(exc).__name__}: {exc}\n\n{''.join(traceback.format_exception(exc, limit=-6))}"
 
 class TrainWorker(QObject):
     """Runs ``fit`` on ``net`` (a copy!) in its thread; see the module docstring."""

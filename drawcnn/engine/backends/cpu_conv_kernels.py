@@ -97,12 +97,12 @@ def nchw_to_rows(y, d):
 
 
 @serial_kernel
-def channel_sum(db, dout):
-    """db (F,) = sum of dout (N, F, P) over batch and positions."""
-    n_img, n_f, n_pos = dout.shape
+def channel_sum(out, x):
+    """out (F,) = sum of x (N, F, P) over batch and positions: the conv bias gradient."""
+    n_img, n_f, n_pos = x.shape
     for f in range(n_f):
         acc = 0.0
         for n in range(n_img):
             for p in range(n_pos):
-                acc += dout[n, f, p]
-        db[f] = acc
+                acc += x[n, f, p]
+        out[f] = acc

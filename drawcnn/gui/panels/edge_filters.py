@@ -79,7 +79,7 @@ class EdgeFiltersPanel(QWidget):
 
     def refresh(self) -> None:
         """Catch up after being hidden (connected to the dock's visibilityChanged)."""
-        if getattr(self, "_stale", False) and on_screen(self):
+        if self._stale and on_screen(self):
             self._stale = False
             self.set_input(self._input)
             self.set_activations(self._acts)

@@ -45,6 +45,8 @@ class FeatureMapsPanel(QWidget):
         self._acts: dict[str, np.ndarray] = {}
         self._preferred: list[str] | None = None
         self.per_channel = False
+        self._stale = False  # activations arrived while hidden: render when shown
+        self._fg = None  # the theme's title colour, once a theme is applied
 
         self.layers_button = QToolButton(text="Layers ▾")
         self.layers_button.setPopupMode(QToolButton.InstantPopup)
@@ -141,7 +143,7 @@ class FeatureMapsPanel(QWidget):
         shapes = {n: s for n, _, s in self._layers}
         for i, name in enumerate(self._visible):
             item = MosaicItem(self.graphics.ci, 2 * i, f"<b>{name}</b> {shape_text(shapes[name])}")
-            if getattr(self, "_fg", None) is not None:
+            if self._fg is not None:
                 item.set_title_color(self._fg)
             self._items[name] = item
         self.info.setText(f"{len(self._visible)} of {len(self._layers)} layers")
@@ -162,7 +164,7 @@ class FeatureMapsPanel(QWidget):
 
     def refresh(self) -> None:
         """Catch up after being hidden (connected to the dock's visibilityChanged)."""
-        if getattr(self, "_stale", False):
+        if self._stale:
             self._stale = False
             self._show()
 

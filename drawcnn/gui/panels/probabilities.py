@@ -87,3 +87,23 @@ class ProbabilitiesPanel(QWidget):
             ax = self.plot.getAxis(name)
             ax.setPen(foreground)
             ax.setTextPen(foreground)
+
+    def set_reading(self, reading) -> None:
+        """Show a ``reading.Reading``: its digit; "not a digit" with the closest one greyed
+        when the network declines to name one; "Nothing drawn" for an empty canvas."""
+        drawn = reading is not None and reading.model_input is not None
+        self.set_probabilities(reading.probabilities if drawn else None)
+        self.digit.setStyleSheet("")
+        self.digit.setToolTip("")
+        if reading is None or reading.digit is not None:
+            return
+        closest = reading.closest
+        self.digit.setText("–" if closest is None else str(closest))
+        if drawn:
+            self.digit.setStyleSheet("color: #9a9a9a;")
+            self.digit.setToolTip(f"closest digit: {closest}")
+            self.caption.setText(f"<b>not a digit</b><br><small>{reading.reason}</small>"
+                                 if reading.reason != "not a digit" else "<b>not a digit</b>")
+        else:
+            self.caption.setText(reading.reason[:1].upper() + reading.reason[1:])
+

@@ -29,11 +29,11 @@ from ..workers import DownloadWorker, start_worker
 class DataPanel(QWidget):
     changed = Signal()
 
-    def __init__(self, store_getter, dialog=None):
-        super().__init__(dialog)
+    def __init__(self, store_getter, errors, parent=None):
+        super().__init__(parent)
         self.setObjectName("train_data")
-        self.dialog = dialog
         self.store_getter = store_getter
+        self.errors = errors  # reporting.ErrorReporter: the GUI's one error path
         self.data_dir: str | None = None
         self.ask_folder = self._ask_folder  # hook (tests)
         self.download_worker: DownloadWorker | None = None
@@ -145,7 +145,7 @@ class DataPanel(QWidget):
         base = TrainConfig(dataset=self.key).base_dataset or "mnist"
         st = dataset_status(base, folder)
         if not st.complete:
-            self._error("Dataset not found in that folder", str(st))
+            self.errors.report("Dataset not found in that folder", str(st))
             return False
         self.data_dir = str(folder)
         self.refresh()
@@ -190,12 +190,7 @@ class DataPanel(QWidget):
         self.refresh()
         self.status.setText(self.status.text() + "<br><b>Download failed</b> (see the message; "
                             "a partial download resumes next time).")
-        self._error("Download failed", message)
-
-    def _error(self, title: str, message: str) -> None:
-        hook = getattr(self.dialog, "show_error", None)
-        if hook is not None:
-            hook(title, message)
+        self.errors.report("Download failed", message)
 
     def shutdown(self) -> None:
         if self.download_worker is not None:
