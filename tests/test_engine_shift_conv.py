@@ -146,3 +146,47 @@ def test_two_threads_convolve_at_once():
     for t in threads:
         t.join()
     assert errors == []
+
+
+@pytest.mark.parametrize("use_prange", [False, True])
+def test_big_elementwise_ops_split_or_prange_agree_with_reference(monkeypatch, use_prange):
+    """Big ops run as serial kernels on batch slices over the worker threads (default) or as
+    prange kernels (USE_PRANGE); both give the reference's results."""
+    from drawcnn.engine.backends import cpu as cpu_module
+
+    monkeypatch.setattr(cpu_module, "USE_PRANGE", use_prange)
+    rng = np.random.default_rng(8)
+    x = rand(rng, 9, 8, 30, 30)  # > PAR_WORK elements
+    np.testing.assert_array_equal(CPU.relu_forward(x), REF.relu_forward(x))
+    out = CPU.relu_forward(x)
+    dout = rand(rng, *x.shape)
+    np.testing.assert_array_equal(CPU.relu_backward(dout, out), REF.relu_backward(dout, out))
+    pooled, cache = CPU.maxpool_forward(x, 2, 2, True)
+    want, rcache = REF.maxpool_forward(x, 2, 2, True)
+    np.testing.assert_array_equal(pooled, want)
+    np.testing.assert_array_equal(CPU.maxpool_forward(x, 2, 2, False)[0], want)
+    g = rand(rng, *pooled.shape)
+    np.testing.assert_allclose(CPU.maxpool_backward(g, cache, 2, 2),
+                               REF.maxpool_backward(g, rcache, 2, 2))
+    avg, acache = CPU.avgpool_forward(x, 3, 2)
+    ravg, racache = REF.avgpool_forward(x, 3, 2)
+    np.testing.assert_allclose(avg, ravg, rtol=1e-5, atol=1e-6)
+    ga = rand(rng, *avg.shape)
+    np.testing.assert_allclose(CPU.avgpool_backward(ga, acache, 3, 2),
+                               REF.avgpool_backward(ga, racache, 3, 2), rtol=1e-5, atol=1e-6)
+    flat, W, b = rand(rng, 700, 120), rand(rng, 120, 100), rand(rng, 100)
+    np.testing.assert_allclose(CPU.dense_forward(flat, W, b), REF.dense_forward(flat, W, b),
+                               rtol=1e-4, atol=1e-4)
+    mask = (rng.random(x.shape) > 0.5).astype(np.float32) * 2
+    np.testing.assert_array_equal(CPU.dropout_apply(x, mask), REF.dropout_apply(x, mask))
+    p, grad = rand(rng, 300, 200), rand(rng, 300, 200)
+    states = [(p.copy(), np.zeros_like(p), np.zeros_like(p)) for _ in range(2)]
+    for be, (pp, m, v) in zip((CPU, REF), states):
+        for t in (1, 2):
+            be.adam_update(pp, grad, m, v, 1e-3, 0.9, 0.999, 1e-8, 1e-4, t)
+    for a, bb in zip(*states):
+        np.testing.assert_allclose(a, bb, rtol=1e-5, atol=1e-6)
+    sgd = [(p.copy(), np.zeros_like(p)) for _ in range(2)]
+    for be, (pp, vel) in zip((CPU, REF), sgd):
+        be.sgd_update(pp, grad, vel, 1e-2, 0.9, 1e-4)
+    np.testing.assert_allclose(sgd[0][0], sgd[1][0], rtol=1e-5, atol=1e-6)
