@@ -160,7 +160,7 @@ def run(args) -> int:
     if getattr(args, "layers", False):
         from drawcnn.cli.bench_layers import run_layers
 
-        run_layers(archs, args.quick, torch is not None)
+        run_layers(archs, args.quick, (lambda a: _Torch(a).model) if torch is not None else None)
         print(f"\nthreading layer: {threading_layer()}")
         return 0
     rows = []

@@ -58,14 +58,15 @@ def profile_ours(arch_name: str, batch: int, quick: bool) -> list[tuple[str, flo
     return rows
 
 
-def profile_torch(arch_name: str, batch: int, quick: bool) -> list[tuple[str, float, float, float]]:
+def profile_torch(arch_name: str, batch: int, quick: bool,
+                  make_model) -> list[tuple[str, float, float, float]]:
+    """The same rows for PyTorch; ``make_model(arch)`` builds its nn.Sequential."""
     import torch
 
-    from drawcnn.cli.bench import _Torch
     from drawcnn.engine import ARCHITECTURES
 
     arch = ARCHITECTURES[arch_name]
-    model = _Torch(arch).model
+    model = make_model(arch)
     rng = np.random.default_rng(0)
     x = torch.from_numpy(rng.random((batch, 1, 28, 28), dtype=np.float32))
     inputs = []
@@ -103,11 +104,13 @@ def profile_torch(arch_name: str, batch: int, quick: bool) -> list[tuple[str, fl
     return rows
 
 
-def run_layers(archs, quick: bool, with_torch: bool, batches=(1, 100, 256)) -> None:
+def run_layers(archs, quick: bool, make_torch_model=None, batches=(1, 100, 256)) -> None:
+    """Print the per-layer tables; ``make_torch_model`` (arch -> nn.Sequential) or None."""
+    with_torch = make_torch_model is not None
     for name in archs:
         for batch in batches:
             ours = profile_ours(name, batch, quick)
-            theirs = profile_torch(name, batch, quick) if with_torch else None
+            theirs = profile_torch(name, batch, quick, make_torch_model) if with_torch else None
             print(f"\n{name}, batch {batch} (µs; eval fwd | train fwd | bwd"
                   + (", torch in brackets" if with_torch else "") + ")")
             print("| layer | eval fwd | train fwd | bwd |\n|---|---|---|---|")
