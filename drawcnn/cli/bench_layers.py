@@ -13,14 +13,16 @@ import time
 
 import numpy as np
 
+_CLOCK = time.perf_counter  # or time.process_time: see bench._CLOCK
+
 
 def _best_us(fn, reps: int) -> float:
     fn()
     best = float("inf")
     for _ in range(reps):
-        t = time.perf_counter()
+        t = _CLOCK()
         fn()
-        best = min(best, time.perf_counter() - t)
+        best = min(best, _CLOCK() - t)
     return best * 1e6
 
 
@@ -104,8 +106,11 @@ def profile_torch(arch_name: str, batch: int, quick: bool,
     return rows
 
 
-def run_layers(archs, quick: bool, make_torch_model=None, batches=(1, 100, 256)) -> None:
+def run_layers(archs, quick: bool, make_torch_model=None, batches=(1, 100, 256),
+               clock=time.perf_counter) -> None:
     """Print the per-layer tables; ``make_torch_model`` (arch -> nn.Sequential) or None."""
+    global _CLOCK
+    _CLOCK = clock
     with_torch = make_torch_model is not None
     for name in archs:
         for batch in batches:
