@@ -201,3 +201,28 @@ def test_single_image_splits_filters_over_threads(monkeypatch):
     assert cpu_module._pool_idle()
     _check((1, 9, 10, 7, 11, 3, 1), np.float32)  # odd filter count: uneven halves
     _check((1, 16, 6, 6, 12, 3, 0), np.float64, tol=1e-10)
+
+
+@pytest.mark.parametrize("case", [(2, 3, 7, 9, 4, 3, 1), (3, 1, 28, 28, 6, 5, 2),
+                                  (2, 6, 14, 13, 5, 5, 0), (4, 2, 6, 5, 3, 4, 2),
+                                  (1, 5, 4, 4, 2, 1, 0)])
+def test_stride1_im2col_kernels_match_general_ones(case):
+    """The branch-free stride-1 im2col/col2im (few channels) against the general kernels."""
+    from drawcnn.engine.backends import cpu_conv_kernels as C
+    from drawcnn.engine.backends import cpu_im2col_s1 as I
+
+    n, c, h, w, _, k, pad = case
+    rng = np.random.default_rng(sum(case))
+    x = rand(rng, n, c, h, w)
+    oh, ow = h + 2 * pad - k + 1, w + 2 * pad - k + 1
+    want = np.empty((c * k * k, n * oh * ow), np.float32)
+    got = np.full_like(want, np.nan)
+    C.im2col_rows(want, x, k, k, 1, pad)
+    I.im2col_s1(got, x, k, k, pad, np.full((h + 2 * pad, w + 2 * pad), np.nan, np.float32))
+    np.testing.assert_array_equal(got, want)
+    dcols = rand(rng, *want.shape)
+    dx_want, dx_got = np.empty_like(x), np.full_like(x, np.nan)
+    C.col2im_rows(dx_want, dcols, k, k, 1, pad)
+    I.col2im_s1(dx_got, dcols, k, k, pad, np.full((h + 2 * pad, w + 2 * pad), np.nan, np.float32))
+    np.testing.assert_allclose(dx_got, dx_want, rtol=1e-5, atol=1e-5)
+    _check(case, np.float32)  # and through the backend (im2col path: C < 8)

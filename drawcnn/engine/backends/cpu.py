@@ -24,6 +24,7 @@ from ..blas import use_single_threaded_blas
 from ..runtime import PARALLEL_LOCK, num_threads
 from ..shapes import conv_out_size, pool_out_size
 from . import cpu_conv_kernels as C
+from . import cpu_im2col_s1 as I
 from . import cpu_kernels as K
 from . import cpu_shift_conv as S
 from . import cpu_winograd as WG
@@ -77,6 +78,25 @@ def _run(parallel_kernel, serial_kernel, parallel: bool, *args, split: int = 0) 
             serial_kernel(*(a[lo:hi] for a in args[:split]), *rest)
 
         _in_parts(n, min(WORKERS, n), part)
+
+
+def _padded_plane(x, pad):
+    return S.workspace("plane", (x.shape[2] + 2 * pad, x.shape[3] + 2 * pad), x.dtype)
+
+
+def _im2col(cols, x, kh, kw, stride, pad) -> None:
+    """Column matrix of a slice of images: the branch-free stride-1 kernel, or the general."""
+    if stride == 1:
+        I.im2col_s1(cols, x, kh, kw, pad, _padded_plane(x, pad))
+    else:
+        C.im2col_rows(cols, x, kh, kw, stride, pad)
+
+
+def _col2im(dx, dcols, kh, kw, stride, pad) -> None:
+    if stride == 1:
+        I.col2im_s1(dx, dcols, kh, kw, pad, _padded_plane(dx, pad))
+    else:
+        C.col2im_rows(dx, dcols, kh, kw, stride, pad)
 
 
 _BUSY = 0  # slices submitted to the pool and not finished (read without the lock: a hint)
@@ -210,7 +230,7 @@ class CpuBackend:
                 e = min(hi, s + step)
                 cc = cols[: ckk * (e - s) * p].reshape(ckk, (e - s) * p)
                 yy = y[: f * (e - s) * p].reshape(f, (e - s) * p)
-                C.im2col_rows(cc, x[s:e], kh, kw, stride, pad)
+                _im2col(cc, x[s:e], kh, kw, stride, pad)
                 np.matmul(w2, cc, out=yy)  # one GEMM for the chunk: (F,CKK) @ (CKK, n*P)
                 C.rows_to_nchw_bias(out[s:e], yy, b)
 
@@ -290,13 +310,13 @@ class CpuBackend:
                 k = (e - s) * p
                 cc = cols[: ckk * k].reshape(ckk, k)
                 dd = dy[: f * k].reshape(f, k)
-                C.im2col_rows(cc, x[s:e], kh, kw, stride, pad)
+                _im2col(cc, x[s:e], kh, kw, stride, pad)
                 C.nchw_to_rows(dd, d3[s:e])
                 dW += dd @ cc.T  # (F, n*P) @ (n*P, CKK): one GEMM per chunk
                 if need_dx:
                     dc = dcols[: ckk * k].reshape(ckk, k)
                     np.matmul(w2.T, dd, out=dc)  # (CKK, F) @ (F, n*P)
-                    C.col2im_rows(dx[s:e], dc, kh, kw, stride, pad)
+                    _col2im(dx[s:e], dc, kh, kw, stride, pad)
             partial_dW[lo] = dW
             partial_db[lo] = db
 
