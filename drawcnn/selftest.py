@@ -50,8 +50,12 @@ def run_self_test(out=sys.stdout) -> int:
         net = load_network(path)
         x = np.stack([strokes_to_mnist(s, 400)[None] for _, s in SAMPLES])
         probs = net.predict(x)
-    except Exception as exc:  # the point is to report anything that breaks
+    except Exception as exc:  # the point is to report anything that breaks, bugs included
         print(f"self-test FAILED: {type(exc).__name__}: {exc}", file=out)
+        return 1
+    if not np.all(np.isfinite(probs)):
+        print(f"self-test FAILED: {net.arch.name} from {path} produced non-finite outputs",
+              file=out)
         return 1
     ok = True
     for (label, _), p in zip(SAMPLES, probs):

@@ -99,3 +99,14 @@ def trained_weights() -> Path:
     if not TRAINED_DEEP.exists():
         pytest.skip("trained weights/deep.npz not available yet")
     return TRAINED_DEEP
+
+
+def screenshot_path(name: str, tmp_path: Path) -> Path:
+    """Where a test's screenshot goes: docs/ when DRAWCNN_DOCS=1 (to refresh the pictures a
+    person then looks at and commits), else the test's tmp folder, so a test run leaves the
+    checkout clean."""
+    import os
+
+    if os.environ.get("DRAWCNN_DOCS") == "1":
+        return REPO / "docs" / name
+    return tmp_path / name

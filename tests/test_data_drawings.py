@@ -79,9 +79,14 @@ def test_wrong_npz_and_corrupt_store(tmp_path):
     (tmp_path / "s").mkdir(exist_ok=True)
     store_file = tmp_path / "s" / "drawings.npz"
     store_file.write_bytes(b"\x00" * 100)
-    with pytest.raises(DataError, match="drawings.npz"):
+    with pytest.raises(DataError, match="drawings.npz.*moved to drawings.corrupt-"):
         DrawingStore(tmp_path / "s")
-    assert store_file.read_bytes() == b"\x00" * 100  # left for the user to inspect
+    aside = list((tmp_path / "s").glob("drawings.corrupt-*.npz"))
+    assert [p.read_bytes() for p in aside] == [b"\x00" * 100]  # kept for the user, intact
+    assert not store_file.exists()
+    st = DrawingStore(tmp_path / "s")  # a new collection starts; the bad file stays aside
+    st.add(*_sample(3))
+    assert len(DrawingStore(tmp_path / "s")) == 1 and aside[0].read_bytes() == b"\x00" * 100
 
 
 def test_split_holdout(tmp_path):

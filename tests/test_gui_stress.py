@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtWidgets import QApplication, QLabel
 
-from .gui_helpers import REPO, draw_seven, make_window, temp_weights, wait_update
+from .gui_helpers import REPO, draw_seven, make_window, screenshot_path, temp_weights, wait_update
 
 pytestmark = pytest.mark.gui
 
@@ -35,7 +35,7 @@ def test_latency_probe(qtbot, tmp_path):
 
 
 def test_screenshot(qtbot, tmp_path):
-    """Draw a digit and save docs/screenshot.png (looked at by a person).
+    """Draw a digit and save a screenshot (docs/screenshot.png with DRAWCNN_DOCS=1).
 
     Only a trained network's picture goes to docs/; without one it is saved to tmp_path.
     """
@@ -45,8 +45,10 @@ def test_screenshot(qtbot, tmp_path):
     w.resize(1360, 860)
     draw_seven(w.canvas)
     wait_update(qtbot, w)
+    why = w.explain.why  # the Why overlays are computed in a worker after pen-up
+    qtbot.waitUntil(lambda: why.results >= 1 and not why.runner.busy, timeout=20_000)
     qtbot.wait(50)
-    out = REPO / "docs" / "screenshot.png" if trained else tmp_path / "screenshot.png"
+    out = screenshot_path("screenshot.png", tmp_path) if trained else tmp_path / "shot.png"
     out.parent.mkdir(exist_ok=True)
     assert w.grab().save(str(out))
     assert out.stat().st_size > 30_000

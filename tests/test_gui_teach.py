@@ -138,9 +138,13 @@ def test_corrupt_store_on_disk_is_reported_not_overwritten(qtbot, window):
     path.write_bytes(b"not a zip file")
     assert w.side.drawing_store() is None
     assert w.errors and w.errors[-1][0] == "Cannot open your drawings"
-    panel = w.side.show_teach()
-    assert "unavailable" in panel.count.text()
+    assert "moved to drawings.corrupt-" in w.errors[-1][1]
+    aside = list(w.side.drawings_root.glob("drawings.corrupt-*.npz"))
+    assert [p.read_bytes() for p in aside] == [b"not a zip file"]  # kept aside, intact
+    panel = w.side.show_teach()  # Teach still opens, on a new collection
+    assert "0 drawings stored" in panel.count.text()
     draw_one(w.canvas)
     wait_update(qtbot, w)
-    assert panel.teach(5) is None
-    assert path.read_bytes() == b"not a zip file"
+    assert panel.teach(5) is not None
+    assert len(DrawingStore(w.side.drawings_root)) == 1
+    assert aside[0].read_bytes() == b"not a zip file"

@@ -16,7 +16,13 @@ from drawcnn.errors import UsageError
 from drawcnn.gui.workers import TrainWorker, start_worker
 from drawcnn.training import TrainConfig, TrainData, prepare_data
 
-from .gui_helpers import REPO, draw_one, make_window, temp_weights, wait_update
+from .gui_helpers import (
+    draw_one,
+    make_window,
+    screenshot_path,
+    temp_weights,
+    wait_update,
+)
 
 pytestmark = pytest.mark.gui
 TIMEOUT = 240_000  # ms: two slow cores, shared with other work
@@ -202,9 +208,8 @@ def test_finish_use_save_confusion_and_screenshots(qtbot, window, tmp_path):
     again = load_network(out)
     assert again.metadata["training"]["test_accuracy"] == pytest.approx(res.test.accuracy)
     assert w.controller.path == out
-    docs = REPO / "docs"
-    assert screenshots["mid"].save(str(docs / "train_dialog_training.png"))
-    assert dlg.grab().save(str(docs / "train_dialog.png"))
+    assert screenshots["mid"].save(str(screenshot_path("train_dialog_training.png", tmp_path)))
+    assert dlg.grab().save(str(screenshot_path("train_dialog.png", tmp_path)))
 
 
 def test_cancel_keeps_model_while_canvas_predicts(qtbot, window):

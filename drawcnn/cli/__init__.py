@@ -57,7 +57,9 @@ def version_text() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    from .common import Parser
+
+    parser = Parser(
         prog="drawcnn",
         description="Draw a digit and watch a Numba CNN classify it. "
         "With no command, opens the app.",

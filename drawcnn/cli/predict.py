@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .common import add_data_args, fail
+from ..errors import DrawCNNError, NonFiniteOutput, WeightsError
+from .common import add_data_args, check_dataset, check_input_dir, check_input_file, check_int, fail
 
 
 def register(sub) -> None:
@@ -16,7 +17,8 @@ def register(sub) -> None:
     p = sub.add_parser("predict", help="classify image files (PNG/JPEG, dark or light digit)")
     p.add_argument("images", nargs="+", help="image files")
     p.add_argument("--weights", help="weights file (default: the shipped default network)")
-    p.add_argument("--top", type=int, default=3, help="how many classes to print (default 3)")
+    p.add_argument("--top", type=int, default=3,
+                   help="how many classes to print (1-10, default 3)")
     p.set_defaults(func=predict_command)
 
 
@@ -24,22 +26,40 @@ def _load(weights):
     from ..engine import load_network
     from ..shipped import default_weights_path
 
+    check_input_file("--weights", weights)
     path = weights or default_weights_path()
     if path is None:
-        raise FileNotFoundError("no weights given and no shipped weights found")
+        raise WeightsError("no weights given and no shipped weights found")
     return load_network(path)
 
 
+def _finite(p: np.ndarray, net) -> np.ndarray:
+    if not np.all(np.isfinite(p)):
+        raise NonFiniteOutput(f"the network {net.name!r} produced non-finite outputs (its "
+                              "weights are damaged); no result")
+    return p
+
+
 def evaluate_command(args) -> int:
-    from ..data import DataError, load_dataset
-    from ..engine import DrawCNNError, evaluate
+    import math
+
+    from ..data import load_dataset
+    from ..engine import evaluate
 
     try:
+        check_dataset(args.dataset)
+        check_input_dir("--data-dir", args.data_dir)
         net = _load(args.weights)
         ds = load_dataset(args.dataset, args.data_dir, download=args.download)
-    except (DrawCNNError, DataError, FileNotFoundError) as exc:
+        if net.arch.num_classes != len(ds.class_names):
+            raise WeightsError(f"the network has {net.arch.num_classes} outputs but {ds.name} "
+                               f"has {len(ds.class_names)} classes")
+        res = evaluate(net, ds.x_test, ds.y_test)
+        if not math.isfinite(res.loss):  # a NaN probability makes the loss NaN
+            raise NonFiniteOutput(f"the network {net.name!r} produced non-finite outputs "
+                                  "(its weights are damaged); no score")
+    except DrawCNNError as exc:
         return fail(str(exc))
-    res = evaluate(net, ds.x_test, ds.y_test)
     print(f"{net.arch.name} on {ds.name} test set ({len(ds.y_test)} images): "
           f"accuracy {res.accuracy * 100:.2f}%  loss {res.loss:.4f}")
     print("per-class accuracy:")
@@ -55,26 +75,26 @@ def evaluate_command(args) -> int:
 
 def predict_command(args) -> int:
     from ..data import DataError, load_digit_image, to_mnist
-    from ..engine import DrawCNNError
     from ..imageio import read_image
 
     try:
+        check_int("--top", args.top, 1)
         net = _load(args.weights)
-    except (DrawCNNError, FileNotFoundError) as exc:
+    except DrawCNNError as exc:
         return fail(str(exc))
     status = 0
-    for path in args.images:
+    for path in args.images:  # one bad file is reported and the others still read
         try:
             x = to_mnist(load_digit_image(read_image(path)))
-        except DataError as exc:
+            if x is None:
+                print(f"{path}: empty image (no digit found)")
+                continue
+            p = _finite(net.predict(x[None, None])[0], net)
+        except (DataError, NonFiniteOutput) as exc:
             print(f"{path}: error: {exc}")
-            status = 2
+            status = 2 if isinstance(exc, DataError) else 1
             continue
-        if x is None:
-            print(f"{path}: empty image (no digit found)")
-            continue
-        p = net.predict(x[None, None])[0]
-        order = np.argsort(p)[::-1][: max(1, args.top)]
+        order = np.argsort(p)[::-1][: min(len(p), args.top)]
         tops = "  ".join(f"{k}: {p[k] * 100:5.1f}%" for k in order)
         print(f"{path}: {order[0]}  ({tops})")
     return status

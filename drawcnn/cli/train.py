@@ -15,37 +15,77 @@ import sys
 import threading
 import time
 
-from .common import add_data_args, fail
+from .common import (
+    add_data_args,
+    check_dataset,
+    check_float,
+    check_input_dir,
+    check_input_file,
+    check_int,
+    check_output_file,
+    fail,
+)
 
 
 def register(sub) -> None:
-    p = sub.add_parser("train", help="train a network on MNIST (or Fashion-MNIST)")
-    p.add_argument("--arch", default="deep", help="simple | lenet | deep (default)")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=100)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--optimizer", default="adam", choices=["adam", "sgd"])
-    p.add_argument("--weight-decay", type=float, default=0.0)
-    p.add_argument("--seed", type=int, default=0)
+    p = sub.add_parser(
+        "train", help="train a network on MNIST (or Fashion-MNIST)",
+        description="Train a network and save it (weights + a training summary) atomically. "
+        "Ctrl-C stops after the current batch and still saves the best weights so far.")
+    p.add_argument("--arch", default="deep", choices=["simple", "lenet", "deep"],
+                   help="network architecture (default %(default)s)")
+    p.add_argument("--epochs", type=int, default=10,
+                   help="passes over the training images (at least 1) (default %(default)s)")
+    p.add_argument("--batch-size", type=int, default=100,
+                   help="images per optimisation step (at least 1) (default %(default)s)")
+    p.add_argument("--lr", type=float, default=1e-3,
+                   help="learning rate: the optimiser's step size (above 0) (default %(default)s)")
+    p.add_argument("--optimizer", default="adam", choices=["adam", "sgd"],
+                   help="adam, or sgd with momentum (default %(default)s)")
+    p.add_argument("--weight-decay", type=float, default=0.0,
+                   help="L2 penalty on the weights (0 or more) (default %(default)s)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed for initialisation, shuffling, augmentation and the split "
+                   "(default %(default)s)")
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
-                   help="random shifts/rotations/scaling/thickness (default on)")
-    p.add_argument("--val-size", type=int, default=5000, help="validation images held out")
-    p.add_argument("--limit", type=int, default=0, help="train on the first N images only")
+                   help="random shifts/rotations/scaling/thickness of training images (default on)")
+    p.add_argument("--val-size", type=int, default=5000,
+                   help="training images held out for validation (0 or more, at most a fifth; "
+                   "default %(default)s)")
+    p.add_argument("--limit", type=int, default=0,
+                   help="train on the first N images only (0: all)")
     p.add_argument("--track-test", action="store_true",
                    help="also record test accuracy after each epoch (not used for selection)")
-    p.add_argument("--init", help="start from these weights instead of from scratch")
-    p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--out", help="where to save (default: ./<arch>.npz)")
+    p.add_argument("--init", metavar="WEIGHTS",
+                   help="start from this weights file instead of from scratch")
+    p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"],
+                   help="compute backend (default %(default)s)")
+    p.add_argument("--out", help="where to save the weights (default: ./<arch>.npz)")
     add_data_args(p)
     p.set_defaults(func=train_command)
+
+
+def check_args(args) -> None:
+    """Every argument, before any work: raises UsageError (exit 2, one line)."""
+    check_int("--epochs", args.epochs, 1)
+    check_int("--batch-size", args.batch_size, 1)
+    check_int("--limit", args.limit, 0)
+    check_int("--val-size", args.val_size, 0)
+    check_int("--seed", args.seed, 0)
+    check_float("--lr", args.lr, positive=True)
+    check_float("--weight-decay", args.weight_decay, positive=False)
+    check_dataset(args.dataset)
+    check_input_dir("--data-dir", args.data_dir)
+    check_input_file("--init", args.init)
+    check_output_file("--out", args.out or f"{args.arch}.npz")
 
 
 class ProgressBar:
     """One self-rewriting line on stderr: epoch, bar, loss, accuracy, images/s, ETA."""
 
-    def __init__(self, stream=sys.stderr):
-        self.stream = stream
-        self.tty = stream.isatty()
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr  # looked up now: sys.stderr may have been replaced
+        self.tty = self.stream.isatty()
         self._last_plain = 0.0
 
     def batch(self, info) -> None:
@@ -88,20 +128,24 @@ def train_command(args) -> int:
     from ..training import split_validation
 
     try:
+        check_args(args)
         ds = load_dataset(args.dataset, args.data_dir, download=args.download)
         if args.init:
             net = load_network(args.init, backend=args.device)
         else:
             net = build_network(args.arch, seed=args.seed, backend=args.device)
         opt = make_optimizer(args.optimizer, args.lr, args.weight_decay)
-    except (DrawCNNError, DataError, ValueError) as exc:
+    except (DrawCNNError, DataError) as exc:
         return fail(str(exc))
-    out = args.out or f"{net.arch.name}.npz"
+    out = args.out or f"{args.arch}.npz"
     prior_training = net.metadata.get("training") if args.init else None
     x, y = ds.x_train, ds.y_train
     if args.limit:
         x, y = x[: args.limit], y[: args.limit]
     x_tr, y_tr, x_val, y_val = split_validation(x, y, args.val_size, args.seed)
+    if len(y_tr) == 0:
+        return fail(f"no training images left ({len(y)} images, {len(y_val)} held out for "
+                    "validation); raise --limit or lower --val-size")
     print(f"training {net.arch.name} ({net.param_count():,} parameters) on {ds.name}: "
           f"{len(y_tr)} train / {len(y_val)} validation images, backend {net.backend_name} "
           f"({net.backend_reason}), {args.epochs} epochs, batch {args.batch_size}, "
@@ -164,7 +208,10 @@ def train_command(args) -> int:
         machine=f"{platform.machine()} {os.cpu_count()} cpus, {platform.system()}",
         drawcnn_version=__version__,
     )
-    save_network(net, out, training=summary)
+    try:
+        save_network(net, out, training=summary)
+    except DrawCNNError as exc:
+        return fail(str(exc), 1)
     print(f"{hist.status}: test accuracy {test.accuracy * 100:.2f}% "
           f"(best val {100 * (hist.best_val_accuracy or 0):.2f}% at epoch {hist.best_epoch}), "
           f"{hist.duration:.0f} s of training; saved {out}", file=sys.stderr)

@@ -32,7 +32,8 @@ class DatasetInfo:
     counts: tuple[int, int] = (60000, 10000)
     dir_names: tuple[str, ...] = ()
     system_dirs: tuple[str, ...] = ()
-    sizes: dict[str, int] = field(default_factory=dict)  # .gz sizes, for progress estimates
+    #: .gz sizes: progress estimates, and the cap on what a download may deliver
+    sizes: dict[str, int] = field(default_factory=dict)
 
     def urls(self, filename: str) -> list[str]:
         return [m.rstrip("/") + "/" + filename for m in self.mirrors]
@@ -70,7 +71,8 @@ DATASETS: dict[str, DatasetInfo] = {
                  "t10k-labels-idx1-ubyte": "15d484375f8d13e6eb1aabb0c3f46965"},
         mirrors=("https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/"
                  "data/fashion/",
-                 "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"),
+                 # Keras' copy of the same files (https; the http-only S3 website was dropped)
+                 "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"),
         class_names=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                      "Sneaker", "Bag", "Ankle boot"),
         dir_names=("fashion-mnist", "fashion_mnist", "fashion", "FashionMNIST/raw"),

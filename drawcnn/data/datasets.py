@@ -183,10 +183,27 @@ def _decode(info: DatasetInfo, files: dict[str, Path]) -> tuple[list[np.ndarray]
                                      f"{x.dtype}")
         if len(x) != len(y):
             raise DatasetCorrupt(yp, f"{len(y)} labels for {len(x)} images in {xp.name}")
-        if y.size and int(y.max()) >= len(info.class_names):
-            raise DatasetCorrupt(yp, f"label {int(y.max())} out of range "
-                                     f"0-{len(info.class_names) - 1}")
+        if len(x) == 0:
+            raise DatasetCorrupt(xp, f"the {role} set holds no images")
+        problem = label_problem(y, len(info.class_names))
+        if problem:
+            raise DatasetCorrupt(yp, problem)
     return arrays, sha.hexdigest()
+
+
+def label_problem(y: np.ndarray, num_classes: int) -> str | None:
+    """Why ``y`` cannot be class labels 0..num_classes-1 (None when it can): float labels
+    (NaN, 2.5), negative ones (int8 -1 would index class 9) and too large ones."""
+    y = np.asarray(y)
+    if y.dtype.kind not in "iu":
+        return f"labels must be integers, found {y.dtype}"
+    if y.ndim != 1:
+        return f"labels must be a flat list, found shape {y.shape}"
+    if y.size and int(y.min()) < 0:
+        return f"label {int(y.min())} is negative (labels are 0-{num_classes - 1})"
+    if y.size and int(y.max()) >= num_classes:
+        return f"label {int(y.max())} out of range 0-{num_classes - 1}"
+    return None
 
 
 def _to_float(x: np.ndarray) -> np.ndarray:

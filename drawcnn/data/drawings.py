@@ -1,26 +1,33 @@
-"""The user's own labelled drawings ("Teach"): one .npz file, no pickle, atomic writes.
+"""The user's own labelled drawings ("Teach"): one .npz file, no pickle, atomic locked writes.
 
 Each sample keeps the 28x28 model input (uint8), its confirmed label, the original strokes
-(so it can be re-preprocessed if the pipeline improves) and when it was drawn. The whole store is
-rewritten on each change through a temporary file + ``os.replace``: a crash never leaves half a
-file, and a corrupt file or import raises :class:`DataError` without touching what is stored.
+(so it can be re-preprocessed if the pipeline improves) and when it was drawn. Every change is
+a read-modify-write of the whole file under a lock that holds across threads and processes
+(two app windows adding at once keep every drawing), written through a uniquely named temp
+file + ``os.replace`` (a crash never leaves half a file; orphaned temp files are cleaned at the
+next open). When ``add`` returns, the drawing is on disk. A corrupt store is moved aside (never
+overwritten) and reported as :class:`DataError`; a corrupt import changes nothing.
 """
 
 from __future__ import annotations
 
 import os
 import time
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from ..atomic import FileLock, clean_stale_temps, write_atomic
 from ..errors import DataError
+from ..untrusted import read_npz
 
 FORMAT_VERSION = 1
 _KEYS = ("version", "ids", "images", "labels", "timestamps", "stroke_counts", "stroke_lengths",
          "points")
+#: A store of 100,000 drawings with their strokes is about 60 MB; refuse files far larger.
+MAX_FILE_BYTES = 512 << 20
+MAX_ARRAY_BYTES = 512 << 20
 
 
 @dataclass
@@ -68,31 +75,23 @@ def _pack(samples: list[Sample]) -> dict[str, np.ndarray]:
 
 def _unpack(path: Path) -> list[Sample]:
     """Read and fully validate a store/export file; any problem -> DataError naming it."""
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            missing = [k for k in _KEYS if k not in z.files]
-            if missing:
-                raise DataError(f"{path} is not a drawcnn drawings file (missing "
-                                f"{', '.join(missing)})")
-            d = {k: z[k] for k in _KEYS}
-    except DataError:
-        raise
-    except FileNotFoundError:
-        raise DataError(f"{path} does not exist") from None
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as exc:
-        raise DataError(f"{path} is damaged or not a drawings file ({exc})") from None
+    def fail(why: str) -> DataError:
+        if why == "no such file":
+            return DataError(f"{path} does not exist")
+        return DataError(f"{path} is damaged or not a drawings file ({why})")
+
+    z = read_npz(path, fail, max_file_bytes=MAX_FILE_BYTES, max_array_bytes=MAX_ARRAY_BYTES,
+                 max_total_bytes=MAX_FILE_BYTES * 4)
+    missing = [k for k in _KEYS if k not in z]
+    if missing:
+        raise DataError(f"{path} is not a drawcnn drawings file (missing {', '.join(missing)})")
+    d = {k: z[k] for k in _KEYS}
+    problem = _layout_problem(d)
+    if problem:
+        raise DataError(f"{path} is damaged: {problem}")
     if int(d["version"]) > FORMAT_VERSION:
         raise DataError(f"{path} was written by a newer drawcnn (format {int(d['version'])})")
     n = len(d["ids"])
-    ok = (d["images"].shape == (n, 28, 28) and d["images"].dtype == np.uint8
-          and len(d["labels"]) == n and len(d["timestamps"]) == n
-          and len(d["stroke_counts"]) == n
-          and int(d["stroke_counts"].sum()) == len(d["stroke_lengths"])
-          and int(d["stroke_lengths"].sum()) == len(d["points"])
-          and d["points"].ndim == 2 and d["points"].shape[1] == 3
-          and (n == 0 or (d["labels"].min() >= 0 and d["labels"].max() <= 9)))
-    if not ok:
-        raise DataError(f"{path} is damaged: its arrays do not fit together")
     strokes = np.split(d["points"].astype(np.float32), np.cumsum(d["stroke_lengths"])[:-1]) \
         if len(d["stroke_lengths"]) else []
     samples, k = [], 0
@@ -104,20 +103,53 @@ def _unpack(path: Path) -> list[Sample]:
     return samples
 
 
+def _layout_problem(d: dict[str, np.ndarray]) -> str | None:
+    """What is wrong with the arrays of a drawings file (types first, so nothing raises)."""
+    def ints(a, ndim=1):
+        return a.dtype.kind in "iu" and a.ndim == ndim
+
+    if not ints(d["version"], 0) or int(d["version"]) < 1:
+        return f"bad format version {d['version']!r:.40}"
+    for key in ("ids", "labels", "stroke_counts", "stroke_lengths"):
+        if not ints(d[key]):
+            return f"{key} must be a list of integers, found {d[key].dtype} {d[key].shape}"
+    n = len(d["ids"])
+    if not (d["images"].shape == (n, 28, 28) and d["images"].dtype == np.uint8):
+        return f"images are {d['images'].dtype} {d['images'].shape}, expected ({n}, 28, 28) uint8"
+    if d["timestamps"].dtype.kind not in "fiu" or d["timestamps"].shape != (n,):
+        return "timestamps do not match the drawings"
+    if d["points"].dtype.kind not in "fiu" or d["points"].ndim != 2 or d["points"].shape[1] != 3:
+        return f"points must be (K, 3) numbers, found {d['points'].dtype} {d['points'].shape}"
+    if len(d["labels"]) != n or len(d["stroke_counts"]) != n:
+        return "labels or stroke counts do not match the drawings"
+    if n and (d["labels"].min() < 0 or d["labels"].max() > 9):
+        return "a label is outside 0-9"
+    if len(np.unique(d["ids"])) != n:
+        return "two drawings share an id"
+    counts, lengths = d["stroke_counts"], d["stroke_lengths"]
+    if (counts.size and counts.min() < 0) or (lengths.size and lengths.min() < 0):
+        return "negative stroke counts"
+    if int(counts.sum()) != len(lengths) or int(lengths.sum()) != len(d["points"]):
+        return "its arrays do not fit together"
+    if not (np.all(np.isfinite(d["timestamps"])) and np.all(np.isfinite(d["points"]))):
+        return "NaN or infinite values"
+    return None
+
+
 def _write_atomic(path: Path, samples: list[Sample]) -> None:
-    """Write ``samples`` to ``path`` (temp file, fsync, rename); DataError when it cannot."""
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
-            np.savez_compressed(f, **_pack(samples))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:  # disk full, read-only folder, no permission
-        raise DataError(f"cannot write {path}: {exc.strerror or exc}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, lambda f: np.savez_compressed(f, **_pack(samples)))
+
+
+def _move_aside(path: Path) -> Path:
+    """Rename a damaged store to a free ``drawings.corrupt-<time>[-n].npz`` (never overwriting)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for n in range(1000):
+        aside = path.with_name(f"{path.stem}.corrupt-{stamp}{f'-{n}' if n else ''}{path.suffix}")
+        if not aside.exists():
+            os.replace(path, aside)
+            return aside
+    raise DataError(f"{path} is damaged and cannot be moved aside (too many copies)")
 
 
 class DrawingStore:
@@ -132,50 +164,126 @@ class DrawingStore:
             root = Path(platformdirs.user_data_dir("drawcnn")) / "drawings"
         self.root = Path(root)
         self.path = self.root / self.FILENAME
-        self._samples: list[Sample] = _unpack(self.path) if self.path.exists() else []
+        self._lock = FileLock(self.root / (self.FILENAME + ".lock"))
+        self._samples: list[Sample] = []
+        self._stamp: tuple | None = None
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DataError(f"cannot create the drawings folder {self.root}: "
+                            f"{exc.strerror or exc}") from None
+        with self._lock:
+            clean_stale_temps(self.root, self.FILENAME)  # left by a writer killed mid-save
+            self._reload(on_damage="raise")
+
+    def _file_stamp(self) -> tuple | None:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise DataError(f"cannot read {self.path}: {exc.strerror or exc}") from None
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def _reload(self, on_damage: str) -> None:
+        """Bring ``_samples`` up to date with the file (call with the lock held). A damaged
+        file is moved aside; ``on_damage="raise"`` then reports it, "keep" carries on with the
+        samples this process knew (a write follows and saves them)."""
+        stamp = self._file_stamp()
+        if stamp == self._stamp:
+            return
+        if stamp is None:
+            self._samples, self._stamp = [], None
+            return
+        try:
+            self._samples = _unpack(self.path)
+            self._stamp = stamp
+        except DataError as exc:
+            aside = _move_aside(self.path)
+            self._stamp = None
+            if on_damage == "raise":
+                self._samples = []
+                raise DataError(f"{exc}; it was moved to {aside.name} and a new collection "
+                                "starts") from None
+
+    def _refresh(self) -> None:
+        """Pick up changes another window or process made (cheap when there are none)."""
+        try:
+            if self._file_stamp() == self._stamp:
+                return
+            with self._lock:
+                self._reload(on_damage="keep")
+        except DataError:
+            pass  # reading keeps what we have; the next change reports and repairs
 
     def __len__(self) -> int:
+        self._refresh()
         return len(self._samples)
 
-    def _next_id(self) -> int:
-        return max((s.id for s in self._samples), default=0) + 1
+    def _change(self, change):
+        """Read-modify-write under the lock: ``change(samples) -> (new samples, result)``."""
+        with self._lock:
+            self._reload(on_damage="keep")
+            new, result = change(list(self._samples))
+            try:
+                _write_atomic(self.path, new)
+            except OSError as exc:
+                raise DataError(f"cannot save your drawings to {self.path}: "
+                                f"{exc.strerror or exc}") from None
+            self._samples, self._stamp = new, self._file_stamp()
+        return result
 
-    def _find(self, sample_id: int) -> int:
-        for i, s in enumerate(self._samples):
+    @staticmethod
+    def _next_id(samples: list[Sample]) -> int:
+        return max((s.id for s in samples), default=0) + 1
+
+    @staticmethod
+    def _find(samples: list[Sample], sample_id: int) -> int:
+        for i, s in enumerate(samples):
             if s.id == sample_id:
                 return i
         raise DataError(f"no drawing with id {sample_id}")
 
-    def _commit(self, samples: list[Sample]) -> None:
-        _write_atomic(self.path, samples)
-        self._samples = samples
-
     def add(self, image28: np.ndarray, label: int, strokes=None) -> int:
-        """Store a confirmed sample; returns its id."""
+        """Store a confirmed sample; returns its id once it is safely on disk."""
         if not 0 <= int(label) <= 9:
             raise ValueError(f"label must be 0-9, got {label}")
-        s = Sample(self._next_id(), _to_uint8(image28), int(label), _strokes(strokes), time.time())
-        self._commit(self._samples + [s])
-        return s.id
+        image, strokes_ = _to_uint8(image28), _strokes(strokes)
+        now = time.time()
+
+        def change(samples):
+            s = Sample(self._next_id(samples), image, int(label), strokes_, now)
+            return samples + [s], s.id
+
+        return self._change(change)
 
     def relabel(self, sample_id: int, label: int) -> None:
         if not 0 <= int(label) <= 9:
             raise ValueError(f"label must be 0-9, got {label}")
-        i = self._find(sample_id)
-        new = list(self._samples)
-        old = new[i]
-        new[i] = Sample(old.id, old.image, int(label), old.strokes, old.timestamp)
-        self._commit(new)
+
+        def change(samples):
+            i = self._find(samples, sample_id)
+            old = samples[i]
+            samples[i] = Sample(old.id, old.image, int(label), old.strokes, old.timestamp)
+            return samples, None
+
+        self._change(change)
 
     def delete(self, sample_id: int) -> None:
-        i = self._find(sample_id)
-        self._commit(self._samples[:i] + self._samples[i + 1:])
+        def change(samples):
+            i = self._find(samples, sample_id)
+            return samples[:i] + samples[i + 1:], None
+
+        self._change(change)
 
     def samples(self) -> list[Sample]:
+        self._refresh()
         return list(self._samples)
 
     def arrays(self, samples: list[Sample] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(x (N, 1, 28, 28) float32 in [0, 1], y (N,) int64), ready for training."""
+        if samples is None:
+            self._refresh()
         ss = self._samples if samples is None else samples
         x = np.zeros((len(ss), 1, 28, 28), np.float32)
         for i, s in enumerate(ss):
@@ -185,6 +293,7 @@ class DrawingStore:
     def split_holdout(self, frac: float = 0.2, seed: int = 0):
         """((x_train, y_train), (x_holdout, y_holdout)): a fixed random held-out share, for a
         before/after score on drawings the fine-tuning never saw."""
+        self._refresh()
         n = len(self._samples)
         perm = np.random.default_rng(seed).permutation(n)
         k = int(round(n * frac))
@@ -197,24 +306,31 @@ class DrawingStore:
 
     def export(self, path: str | os.PathLike) -> Path:
         path = Path(path)
-        _write_atomic(path, self._samples)
+        self._refresh()
+        try:
+            _write_atomic(path, self._samples)
+        except OSError as exc:
+            raise DataError(f"cannot export to {path}: {exc.strerror or exc}") from None
         return path
 
     def import_file(self, path: str | os.PathLike, merge: bool = True) -> int:
         """Import an exported file; returns how many samples were added. With ``merge`` the
         existing samples stay and exact duplicates are skipped; otherwise they are replaced."""
         incoming = _unpack(Path(path))  # raises before anything changes
-        base = list(self._samples) if merge else []
-        seen = {(s.image.tobytes(), s.label) for s in base}
-        next_id = max((s.id for s in base), default=0) + 1
-        added = 0
-        for s in incoming:
-            key = (s.image.tobytes(), s.label)
-            if key in seen:
-                continue
-            seen.add(key)
-            base.append(Sample(next_id, s.image, s.label, s.strokes, s.timestamp))
-            next_id += 1
-            added += 1
-        self._commit(base)
-        return added
+
+        def change(samples):
+            base = samples if merge else []
+            seen = {(s.image.tobytes(), s.label) for s in base}
+            next_id = max((s.id for s in samples), default=0) + 1  # ids are never reused
+            added = 0
+            for s in incoming:
+                key = (s.image.tobytes(), s.label)
+                if key in seen:
+                    continue
+                seen.add(key)
+                base.append(Sample(next_id, s.image, s.label, s.strokes, s.timestamp))
+                next_id += 1
+                added += 1
+            return base, added
+
+        return self._change(change)

@@ -156,16 +156,64 @@ class Architecture:
             arch = cls(
                 name=str(d["name"]),
                 layers=tuple(layers),
-                input_shape=tuple(int(v) for v in d.get("input_shape", (1, 28, 28))),
-                num_classes=int(d.get("num_classes", 10)),
+                input_shape=tuple(_strict_int(v) for v in d.get("input_shape", (1, 28, 28))),
+                num_classes=_strict_int(d.get("num_classes", 10)),
                 description=str(d.get("description", "")),
             )
         except ArchitectureError:
             raise
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ArchitectureError(f"malformed architecture spec: {exc!r}") from exc
-        arch.output_shapes()  # validate
+        validate_runnable(arch)
         return arch
+
+
+def _strict_int(v) -> int:
+    if type(v) is not int:  # 10.5, "10", True or None are no sizes
+        raise TypeError(f"expected an integer, got {v!r:.40}")
+    return v
+
+
+#: What a spec from a file may ask of the engine (the shipped "deep" needs 38 MFLOP, 164 k
+#: activation values and 0.87 M parameters per image): far more than any sensible digit
+#: network, far less than a hostile file would make one prediction cost.
+LIMITS = {"layers": 64, "flops": 2_000_000_000, "activations": 8_000_000,
+          "params": 50_000_000, "num_classes": 1000}
+_INT_RANGES = {"filters": (1, 4096), "kernel": (1, 1024), "stride": (0, 1024),
+               "pad": (0, 1024), "size": (1, 1024), "units": (1, 1 << 16)}
+
+
+def validate_runnable(arch: Architecture) -> None:
+    """Check a spec (typically read from a file) is one the engine can run: field types and
+    ranges, a 1x28x28 input, the shape chain, and a cap on the work per image."""
+    if tuple(arch.input_shape) != (1, 28, 28):
+        raise ArchitectureError(f"input shape {tuple(arch.input_shape)} is not supported "
+                                "(the engine reads 1x28x28 images)")
+    if not 2 <= arch.num_classes <= LIMITS["num_classes"]:
+        raise ArchitectureError(f"num_classes {arch.num_classes} out of range 2-"
+                                f"{LIMITS['num_classes']}")
+    if not 1 <= len(arch.layers) <= LIMITS["layers"]:
+        raise ArchitectureError(f"{len(arch.layers)} layers (1-{LIMITS['layers']} supported)")
+    for name, spec in zip(arch.layer_names(), arch.layers):
+        for f in fields(spec):
+            v = getattr(spec, f.name)
+            if f.name == "rate":
+                ok = type(v) in (int, float) and 0.0 <= v < 1.0
+            else:
+                lo, hi = _INT_RANGES[f.name]
+                lo = 1 if (f.name == "stride" and isinstance(spec, Conv)) else lo
+                ok = type(v) is int and lo <= v <= hi
+            if not ok:
+                raise ArchitectureError(f"{name}: {f.name}={v!r} is not a valid value")
+    if not isinstance(arch.layers[-1], Dense):
+        raise ArchitectureError("the last layer must be a Dense layer giving the class scores")
+    shapes = arch.output_shapes()
+    acts = sum(int(np.prod(s)) for s in shapes)
+    for what, value in (("activations", acts), ("flops", arch.flops_per_image()),
+                        ("params", arch.param_count())):
+        if value > LIMITS[what]:
+            raise ArchitectureError(f"the network needs {value:,} {what} per image; at most "
+                                    f"{LIMITS[what]:,} are supported")
 
 
 def _next_shape(name: str, spec, shape: tuple) -> tuple:

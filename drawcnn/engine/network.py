@@ -8,13 +8,14 @@ so a diverging batch never corrupts the weights.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .backends import resolve_backend
 from .backends.base import Backend
-from .layers import Layer, make_layer
+from .layers import DropoutLayer, Layer, make_layer
 from .models import Architecture, get_architecture, init_params
 
 
@@ -27,6 +28,22 @@ class LayerInfo:
     output_shape: tuple
     params: int
     detail: str
+
+
+@dataclass
+class Backprop:
+    """One eval-mode forward + backward from a seed gradient (host arrays, batch axis kept).
+
+    ``output`` is the output of the layer the seed was applied to (the logits by default);
+    ``input_grad`` is d objective / d input (None when not asked for); ``activations[name]``
+    and ``gradients[name]`` are, for each captured layer, its output and d objective / d
+    that output.
+    """
+
+    output: np.ndarray
+    input_grad: np.ndarray | None
+    activations: dict[str, np.ndarray] = field(default_factory=dict)
+    gradients: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 class Network:
@@ -56,6 +73,7 @@ class Network:
         ]
         if self.layers:
             self.layers[0].need_dx = False
+        self._backprop_lock = threading.Lock()
         self.set_params(params)
 
     # ------------------------------------------------------------------ parameters
@@ -132,6 +150,88 @@ class Network:
             acts.append((layer.name, np.asarray(self.backend.to_host(out))))
         acts.append(("softmax", np.asarray(self.backend.to_host(self.backend.softmax(out)))))
         return acts
+
+    # ------------------------------------------------------------------ gradients to the input
+    def layer_index(self, name: str) -> int:
+        for i, layer in enumerate(self.layers):
+            if layer.name == name:
+                return i
+        raise ValueError(f"{self.arch.name} has no layer {name!r}; layers: "
+                         f"{', '.join(lay.name for lay in self.layers)}")
+
+    def backprop(self, x, seed, *, layer: str | None = None, capture=(),
+                 input_grad: bool = True) -> Backprop:
+        """Eval-mode forward up to ``layer`` (default: the last, the logits), then backward.
+
+        ``seed`` is d objective / d output of ``layer``: an array of that output's shape, or
+        a callable ``seed(output_on_host) -> array``. The pass uses each layer's own
+        ``backward`` (so every backend gets it), dropout as in eval (identity), and leaves
+        the parameter gradients of a training step untouched. ``capture`` names layers whose
+        outputs and gradients are returned; without ``input_grad`` the backward pass stops
+        at the earliest captured layer. Calls on one network are serialised (the layers keep
+        their backward caches on themselves); use ``copy()`` for a parallel worker.
+        """
+        stop = self.layer_index(layer) if layer is not None else len(self.layers) - 1
+        capture = set(capture)
+        for name in capture:
+            if self.layer_index(name) > stop:
+                raise ValueError(f"cannot capture {name!r}: it comes after "
+                                 f"{self.layers[stop].name!r}")
+        xb = self._prepare(x)
+        with self._backprop_lock:
+            saved_grads = dict(self.grads)
+            first_need_dx = self.layers[0].need_dx
+            self.layers[0].need_dx = input_grad
+            try:
+                return self._backprop(xb, seed, stop, capture, input_grad)
+            finally:
+                self.layers[0].need_dx = first_need_dx
+                for lay in self.layers[: stop + 1]:
+                    lay._cache = None
+                self.grads.clear()
+                self.grads.update(saved_grads)
+
+    def _backprop(self, xb, seed, stop: int, capture: set, input_grad: bool) -> Backprop:
+        be = self.backend
+        out = xb
+        acts = {}
+        for lay in self.layers[: stop + 1]:
+            if isinstance(lay, DropoutLayer):
+                lay._cache = None  # eval: identity, and backward passes dout through
+            else:
+                out = lay.forward(out, True)
+            if lay.name in capture:
+                acts[lay.name] = np.asarray(be.to_host(out))
+        host_out = np.asarray(be.to_host(out))
+        g = seed(host_out) if callable(seed) else seed
+        g = np.asarray(g, dtype=host_out.dtype)
+        if g.shape != host_out.shape:
+            raise ValueError(f"seed has shape {g.shape}, the output of "
+                             f"{self.layers[stop].name} has {host_out.shape}")
+        dout = be.asarray(np.ascontiguousarray(g))
+        grads = {}
+        last = 0 if input_grad else min((self.layer_index(n) for n in capture), default=stop)
+        for i in range(stop, last - 1, -1):
+            lay = self.layers[i]
+            if lay.name in capture:
+                grads[lay.name] = np.array(be.to_host(dout))
+            if i == 0 and not input_grad:
+                break
+            dout = lay.backward(dout)
+        dx = np.array(be.to_host(dout)) if input_grad else None
+        return Backprop(host_out, dx, acts, grads)
+
+    def input_gradient(self, x, target: int) -> np.ndarray:
+        """d logit[target] / d input for every image of the batch: (N, C, H, W) on the host."""
+        if not 0 <= int(target) < self.arch.num_classes:
+            raise ValueError(f"target must be in 0..{self.arch.num_classes - 1}")
+
+        def one_hot(logits):
+            g = np.zeros_like(logits)
+            g[:, int(target)] = 1
+            return g
+
+        return self.backprop(x, one_hot).input_grad
 
     # ------------------------------------------------------------------ training
     def _labels(self, y, n: int) -> np.ndarray:

@@ -1,23 +1,24 @@
 """Weights files: an .npz of named float32 arrays plus one JSON metadata record.
 
-Saving is atomic (write a temp file in the same folder, fsync, os.replace), so a crash or a
-kill mid-save leaves the old file intact. Loading checks everything and turns every failure
-(missing, truncated, not a zip, bad CRC, missing arrays, wrong shapes, NaN weights, unknown
-architecture) into one WeightsError whose message names the file and the problem.
+Saving is atomic (write a uniquely named temp file in the same folder, fsync, os.replace), so
+a crash or a kill mid-save leaves the old file intact; the next save cleans the orphaned temp
+files. Loading checks everything before decompressing anything and turns every failure
+(missing, truncated, not a zip, bad CRC, oversized entries, missing arrays, wrong shapes,
+weights that are not finite as float32 or could overflow, an architecture the engine cannot
+run) into one WeightsError whose message names the file and the problem.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
-import tempfile
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from ..atomic import clean_stale_temps, write_atomic
 from ..errors import ArchitectureError, WeightsError
+from ..untrusted import read_npz
 from .models import Architecture
 
 META_KEY = "__drawcnn_meta__"
@@ -45,70 +46,97 @@ def save_network(net, path, training: dict | None = None) -> Path:
     arrays[META_KEY] = np.frombuffer(json.dumps(meta, default=str).encode("utf-8"), np.uint8)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        clean_stale_temps(path.parent, path.name)  # orphans of saves killed mid-write
+        # the temp file gets the usual 0666 & ~umask (others may need to read weights)
+        write_atomic(path, lambda fh: np.savez(fh, **arrays))
     except OSError as exc:
         raise WeightsError(f"cannot save weights to {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; others may need to read it
-        os.replace(tmp, path)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise WeightsError(f"cannot save weights to {path}: {exc.strerror or exc}") from None
-        raise
     net.metadata = {k: v for k, v in meta.items() if k != "architecture"}
     return path
 
 
-def read_weights(path) -> tuple[Architecture, dict[str, np.ndarray], dict]:
-    """(architecture, params, metadata) from a file, fully validated; raises WeightsError."""
-    path = Path(path)
-    if not path.exists():
-        raise WeightsError(f"{path}: no such weights file")
-    if path.is_dir():
-        raise WeightsError(f"{path}: is a folder, not a weights file")
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(4)
-    except OSError as exc:
-        raise WeightsError(f"{path}: cannot open ({exc.strerror or exc})") from exc
-    if head != b"PK\x03\x04":
-        what = "empty file" if not head else "not an .npz archive"
-        raise WeightsError(f"{path}: file is truncated or corrupted ({what})")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            names = list(data.files)
-            if META_KEY not in names:
-                raise WeightsError(f"{path}: not a drawcnn weights file (no metadata record)")
-            meta = json.loads(bytes(data[META_KEY]).decode("utf-8"))
-            arrays = {k: data[k] for k in names if k != META_KEY}
-    except WeightsError:
-        raise
-    except (zipfile.BadZipFile, EOFError) as exc:
-        raise WeightsError(f"{path}: file is truncated or corrupted ({exc})") from exc
-    except (OSError, ValueError, KeyError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise WeightsError(f"{path}: cannot read weights ({type(exc).__name__}: {exc})") from exc
+#: Limits for a weights file from anywhere: the shipped "deep" is 3.4 MB (0.87 M parameters).
+MAX_FILE_BYTES = 512 << 20
+MAX_ARRAY_BYTES = 256 << 20
+MAX_META_BYTES = 1 << 20
+#: A network whose logits could exceed this for some input in [0, 1] risks float32 overflow
+#: (max 3.4e38) in a forward or backward pass: refused, never turned into NaN readings.
+MAX_OUTPUT_BOUND = 1e30
 
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise WeightsError(f"{path}: not a drawcnn weights file (format {meta.get('format')!r})"
-                           if isinstance(meta, dict) else f"{path}: malformed metadata")
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not a valid JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not np.isfinite(value):
+        raise ValueError(f"number {text[:40]} is out of range")
+    return value
+
+
+def _parse_meta(raw: np.ndarray, path: Path) -> dict:
+    if raw.dtype != np.uint8 or raw.ndim != 1 or raw.size > MAX_META_BYTES:
+        raise WeightsError(f"{path}: malformed metadata record")
+    try:
+        meta = json.loads(raw.tobytes().decode("utf-8"), parse_constant=_reject_constant,
+                          parse_float=_finite_float)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise WeightsError(f"{path}: malformed metadata ({type(exc).__name__}: "
+                           f"{str(exc)[:120]})") from None
+    if not isinstance(meta, dict):
+        raise WeightsError(f"{path}: malformed metadata")
+    return meta
+
+
+def output_bound(arch: Architecture, params: dict[str, np.ndarray]) -> float:
+    """An upper bound on every activation's magnitude for inputs in [0, 1] (float64 math)."""
+    bound = 1.0
+    for name in arch.layer_names():
+        if f"{name}.W" not in params:
+            continue  # ReLU, pooling, flatten and dropout never grow the magnitude
+        w = np.abs(params[f"{name}.W"].astype(np.float64))
+        gain = w.reshape(w.shape[0], -1).sum(axis=1) if w.ndim == 4 else w.sum(axis=0)
+        bias = np.abs(params[f"{name}.b"].astype(np.float64))
+        bound = float(np.max(gain * bound + bias))
+        if not np.isfinite(bound) or bound > MAX_OUTPUT_BOUND:
+            return float("inf")
+    return bound
+
+
+def read_weights(path) -> tuple[Architecture, dict[str, np.ndarray], dict]:
+    """(architecture, params, metadata) from a file, fully validated; raises WeightsError.
+
+    Nothing is decompressed before the archive's entries and array headers are checked
+    (see drawcnn.untrusted), the architecture must be one the engine can run, and the
+    weights must be finite as float32 and small enough that no output can overflow.
+    """
+    path = Path(path)
+
+    def fail(message: str) -> WeightsError:
+        if message == "no such file":
+            message = "no such weights file"
+        return WeightsError(f"{path}: {message}")
+
+    arrays = read_npz(path, fail, max_file_bytes=MAX_FILE_BYTES,
+                      max_array_bytes=MAX_ARRAY_BYTES, max_total_bytes=MAX_FILE_BYTES * 2,
+                      kinds="fu")
+    if META_KEY not in arrays:
+        raise WeightsError(f"{path}: not a drawcnn weights file (no metadata record)")
+    meta = _parse_meta(arrays.pop(META_KEY), path)
+    if meta.get("format") != FORMAT:
+        raise WeightsError(f"{path}: not a drawcnn weights file (format "
+                           f"{str(meta.get('format'))[:40]!r})")
     version = meta.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise WeightsError(f"{path}: format version {version!r} is newer than this drawcnn "
+    if type(version) is not int or version < 1:
+        raise WeightsError(f"{path}: malformed format version {str(version)[:20]!r}")
+    if version > FORMAT_VERSION:
+        raise WeightsError(f"{path}: format version {version} is newer than this drawcnn "
                            f"understands ({FORMAT_VERSION}); upgrade drawcnn")
     try:
         arch = Architecture.from_dict(meta["architecture"])
-    except (KeyError, ArchitectureError) as exc:
-        raise WeightsError(f"{path}: bad architecture in metadata: {exc}") from exc
+    except (KeyError, ArchitectureError, RecursionError) as exc:
+        raise WeightsError(f"{path}: bad architecture in metadata: {str(exc)[:200]}") from None
 
     expected = arch.param_shapes()
     missing = sorted(set(expected) - set(arrays))
@@ -116,7 +144,8 @@ def read_weights(path) -> tuple[Architecture, dict[str, np.ndarray], dict]:
         raise WeightsError(f"{path}: missing arrays for {arch.name}: {', '.join(missing)}")
     extra = sorted(set(arrays) - set(expected))
     if extra:
-        raise WeightsError(f"{path}: unexpected arrays for {arch.name}: {', '.join(extra)}")
+        raise WeightsError(f"{path}: unexpected arrays for {arch.name}: "
+                           f"{', '.join(e[:40] for e in extra[:5])}")
     params = {}
     for key, shape in expected.items():
         arr = arrays[key]
@@ -125,9 +154,14 @@ def read_weights(path) -> tuple[Architecture, dict[str, np.ndarray], dict]:
                                f"{tuple(shape)}")
         if arr.dtype.kind != "f":
             raise WeightsError(f"{path}: {key} has dtype {arr.dtype}, expected float32")
-        if not np.all(np.isfinite(arr)):
-            raise WeightsError(f"{path}: {key} contains NaN or infinite values")
-        params[key] = arr.astype(np.float32, copy=False)
+        with np.errstate(over="ignore", invalid="ignore"):
+            arr32 = arr.astype(np.float32)  # a copy: the archive's buffer stays read-only
+        if not np.all(np.isfinite(arr32)):  # checked after the cast: 1e39 is inf in float32
+            raise WeightsError(f"{path}: {key} contains NaN or infinite values (as float32)")
+        params[key] = arr32
+    if output_bound(arch, params) > MAX_OUTPUT_BOUND:
+        raise WeightsError(f"{path}: the weights are so large that the network's outputs "
+                           "could overflow (damaged file?)")
     meta.pop(META_KEY, None)
     return arch, params, meta
 

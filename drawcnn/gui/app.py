@@ -42,12 +42,13 @@ def run_app(weights=None) -> int:
     On Linux, first checks that the system libraries Qt's platform plugin needs are there:
     a missing one would make Qt abort the process; this prints the install command instead
     and returns 1."""
-    from .syslibs import check_system_libraries
+    from .syslibs import check_system_libraries, release_display_probe
 
     t0 = time.perf_counter()
     if QApplication.instance() is None and not check_system_libraries():
         return 1
     app = ensure_app()
+    release_display_probe()  # Qt holds its own X connection now
     from . import create_window
 
     window = create_window(weights)

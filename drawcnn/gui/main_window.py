@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from . import theme, weights_locator
 from .canvas import LOGICAL_SIZE, Canvas
 from .controller import Controller
+from .explain_docks import add_explain_docks
 from .menus import build_menus
 from .panels.edge_filters import EdgeFiltersPanel
 from .panels.feature_maps import FeatureMapsPanel
@@ -69,6 +70,7 @@ class MainWindow(QMainWindow):
         self.edge_filters = EdgeFiltersPanel()
         self.docks: dict[str, QDockWidget] = {}
         self._make_docks()
+        self.explain = add_explain_docks(self, self.controller)  # inspector, loss, why, max
         self.brush_slider = QSlider(Qt.Horizontal)
         self.brush_slider.setRange(4, 40)
         self.brush_slider.setFixedWidth(120)

@@ -34,10 +34,8 @@ class SideWindows:
             try:
                 self._store = DrawingStore(self.drawings_root)
             except DrawCNNError as exc:
-                self.controller.report_error(
-                    "Cannot open your drawings",
-                    f"{exc}\n\nMove the file away to start a new collection; nothing was "
-                    "changed.")
+                # the message says where the damaged file was kept (never overwritten)
+                self.controller.report_error("Cannot open your drawings", str(exc))
         return self._store
 
     # ------------------------------------------------------------------ dialogs

@@ -147,9 +147,13 @@ def check_system_libraries(
     env: Mapping[str, str] | None = None,
     platform: str | None = None,
     out=None,
+    connect: Callable[[str], bool] | None = None,
 ) -> bool:
     """True when Qt can start here; else prints why and how to fix it and returns False.
-    Only Linux is checked (Windows and macOS wheels carry everything Qt needs)."""
+
+    Only Linux is checked (Windows and macOS wheels carry everything Qt needs): the
+    libraries (``loader``, default ``ctypes.CDLL``), then, for xcb, that the X display can be
+    reached (``connect(display)``, default :func:`x_display_reachable`)."""
     env = os.environ if env is None else env
     out = out or sys.stderr
     if not (platform or sys.platform).startswith("linux"):
@@ -158,9 +162,53 @@ def check_system_libraries(
     if missing:
         print(problem_text(missing, env), file=out)
         return False
-    if uses_xcb(env) and not env.get("DISPLAY"):
-        print("drawcnn: cannot open the window: no X display (DISPLAY is not set). Start it "
-              "from a desktop session (or 'ssh -X'); without a window, 'drawcnn --self-test', "
-              "'drawcnn predict' and 'drawcnn train' work.", file=out)
+    if not uses_xcb(env):
+        return True
+    display = env.get("DISPLAY")
+    problem = ("no X display (DISPLAY is not set)" if not display else
+               None if (connect or x_display_reachable)(display) else
+               f"cannot connect to the X display {display!r}")
+    if problem:
+        print(f"drawcnn: cannot open the window: {problem}. Start it from a desktop session "
+              "(or 'ssh -X'); without a window, 'drawcnn --self-test', 'drawcnn predict' and "
+              "'drawcnn train' work.", file=out)
         return False
     return True
+
+
+#: (libxcb, connection, display) of the last successful probe, held open until Qt has its own
+#: connection: a bare X server (Xvfb, xvfb-run) resets itself when its last client leaves,
+#: and a Qt connecting during that reset fails and aborts.
+_PROBE: list = []
+
+
+def x_display_reachable(display: str) -> bool:
+    """Can libxcb connect to ``display``? (What Qt's xcb plugin does first; when it cannot,
+    Qt aborts the process.) The connection stays open until :func:`release_display_probe`."""
+    if _PROBE and _PROBE[2] == display:
+        return True
+    try:
+        xcb = ctypes.CDLL("libxcb.so.1")
+    except OSError:
+        return False
+    xcb.xcb_connect.restype = ctypes.c_void_p
+    xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+    xcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
+    xcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
+    conn = xcb.xcb_connect(display.encode(), None)
+    if conn is None:
+        return False
+    if xcb.xcb_connection_has_error(conn) != 0:
+        xcb.xcb_disconnect(conn)
+        return False
+    release_display_probe()
+    _PROBE[:] = [xcb, conn, display]
+    return True
+
+
+def release_display_probe() -> None:
+    """Close the probe's X connection (call once the QApplication exists)."""
+    if _PROBE:
+        xcb, conn, _ = _PROBE
+        _PROBE.clear()
+        xcb.xcb_disconnect(conn)

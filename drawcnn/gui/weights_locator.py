@@ -7,6 +7,7 @@ says so in the window.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,9 +86,13 @@ def remember_as(path: str | Path | None) -> str | None:
 def load_startup(weights: str | Path | None = None,
                  remembered: str | None = None) -> Startup:
     """Load ``weights``; else the network used last time (``remembered``, see
-    ``remember_as``) while it still loads; else the default. A broken ``weights`` file falls
-    back to an untrained network."""
-    from ..engine import WeightsError, load_network
+    ``remember_as``) while it still loads; else the default. A ``weights`` file that cannot be
+    used is reported in one line on stderr and in the window, and the app still opens: with
+    the shipped default network, or, when that fails too, an untrained one. Orphaned temp
+    files of killed saves next to the weights are cleaned up on the way."""
+    from ..atomic import clean_stale_temps
+    from ..engine import load_network
+    from ..errors import DrawCNNError
 
     if weights is None and remembered:
         remembered = str(remembered)
@@ -96,20 +101,34 @@ def load_startup(weights: str | Path | None = None,
             return load_startup(shipped)  # not shipped any more: the default
         try:
             return Startup(load_network(remembered), Path(remembered))
-        except WeightsError as exc:  # moved, deleted or damaged since: the default
+        except DrawCNNError as exc:  # moved, deleted or damaged since: the default
             start = load_startup(None)
             start.warning = start.warning or (f"The network used last time could not be "
                                               f"opened ({exc}); started with the default.")
             return start
 
-    path = Path(weights) if weights is not None else default_weights_path()
+    default = default_weights_path()
+    path = Path(weights) if weights is not None else default
     if path is None:
         return Startup(fresh_network(), None,
                        "No trained weights found: this network is untrained, so its guesses "
                        "are random. Train one (Model → Train…) or open a weights file (File "
                        "menu).")
+    clean_stale_temps(path.parent)
     try:
         return Startup(load_network(path), path)
-    except WeightsError as exc:
-        return Startup(fresh_network(), None,
-                       f"{exc}\nStarted with an untrained network instead.")
+    except DrawCNNError as exc:
+        problem = str(exc).splitlines()[0]
+    if weights is not None and default is not None and Path(default) != path:
+        try:
+            net = load_network(default)
+        except DrawCNNError:
+            pass
+        else:
+            print(f"drawcnn: {problem}; opening the default {default.stem} network instead",
+                  file=sys.stderr)
+            return Startup(net, default, f"{problem}\nOpened the default network "
+                                         f"({default.name}) instead.")
+    print(f"drawcnn: {problem}; starting with an untrained network", file=sys.stderr)
+    return Startup(fresh_network(), None, f"{problem}\nStarted with an untrained network "
+                                          "instead.")

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from . import viz
 from .mosaic import MosaicItem, on_screen
 
 HIDDEN_BY_DEFAULT = ("flatten", "dropout")
@@ -33,8 +34,19 @@ def shape_text(shape) -> str:
     return "×".join(str(int(s)) for s in shape)
 
 
+def index_mosaic(shape) -> np.ndarray:
+    """The mosaic of flat cell indices (-1 in gaps), laid out as MosaicItem.set_data lays out
+    a layer of this shape: pixel (y, x) of a layer's image -> the cell drawn there."""
+    flat = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)
+    if len(shape) == 3:
+        return viz.tile(flat, aspect=4.0, fill=-1, dtype=np.int64)
+    return viz.tile(flat.reshape(-1, 1, 1), cols=min(flat.size, 64), sep=0, fill=-1,
+                    dtype=np.int64)
+
+
 class FeatureMapsPanel(QWidget):
     visible_layers_changed = Signal(list)
+    cell_clicked = Signal(str, tuple)  # (layer, (channel, row, col) or (unit,))
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -65,6 +77,7 @@ class FeatureMapsPanel(QWidget):
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.ci.setContentsMargins(2, 2, 2, 2)
         self.graphics.ci.setSpacing(1)
+        self.graphics.scene().sigMouseClicked.connect(self._on_click)
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
@@ -214,6 +227,26 @@ class FeatureMapsPanel(QWidget):
         super().resizeEvent(ev)
         self._fit_heights()
         self._show(only_stale=True)
+
+    def cell_at(self, name: str, x: float, y: float) -> tuple | None:
+        """The cell of layer ``name`` drawn at pixel (x, y) of its mosaic, None in a gap."""
+        shape = {n: s for n, _, s in self._layers}[name]
+        ids = index_mosaic(shape)
+        item = self._items.get(name)
+        if item is None or item.shape != ids.shape[:2]:
+            return None
+        c, r = int(np.floor(x)), int(np.floor(y))
+        if not (0 <= r < ids.shape[0] and 0 <= c < ids.shape[1]) or ids[r, c] < 0:
+            return None
+        return tuple(int(v) for v in np.unravel_index(int(ids[r, c]), shape))
+
+    def _on_click(self, ev) -> None:
+        for name, item in self._items.items():
+            p = item.image.mapFromScene(ev.scenePos())
+            cell = self.cell_at(name, p.x(), p.y()) if item.mosaic is not None else None
+            if cell is not None:
+                self.cell_clicked.emit(name, cell)
+                return
 
     def apply_theme(self, background, foreground) -> None:
         self._fg = foreground

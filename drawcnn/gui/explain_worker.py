@@ -1,0 +1,114 @@
+"""Explanations off the GUI thread: one job at a time per runner, the newest request wins.
+
+A job is a plain function ``fn(progress, stop_event) -> result`` (``progress(done, total)``);
+it runs in a QThread (``workers.start_worker``) and its result reaches the GUI thread as a
+queued signal. A request made while a job runs waits; a newer request replaces it (a drawing
+that changed twice needs only the last explanation).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from ..errors import DrawCNNError
+from .workers import bug_report, start_worker
+
+
+class ExplainJob(QObject):
+    progress = Signal(int, int)
+    finished = Signal(object)
+    errored = Signal(str)
+
+    def __init__(self, fn: Callable, stop_event: threading.Event):
+        super().__init__()
+        self.fn = fn
+        self.stop_event = stop_event
+        self._last = 0.0
+
+    def _progress(self, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if now - self._last >= 0.05 or done >= total:  # ~20 Hz at most
+            self._last = now
+            self.progress.emit(int(done), int(total))
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            result = self.fn(self._progress, self.stop_event)
+        except DrawCNNError as exc:
+            self.errored.emit(str(exc))
+            return
+        except Exception as exc:  # a bug: reported, never a crash of the window
+            self.errored.emit(bug_report(exc))
+            return
+        self.finished.emit(result)
+
+
+class JobRunner(QObject):
+    """Runs one ExplainJob at a time; ``submit`` while busy keeps only the newest request."""
+
+    progress = Signal(int, int)
+    finished = Signal(object, object)  # (tag, result)
+    errored = Signal(object, str)  # (tag, message)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._job: ExplainJob | None = None
+        self._thread = None
+        self._tag = None
+        self._pending: tuple | None = None
+        self._stop = threading.Event()
+
+    @property
+    def busy(self) -> bool:
+        return self._job is not None
+
+    def submit(self, tag, fn: Callable) -> None:
+        if self._job is not None:
+            self._pending = (tag, fn)
+            return
+        self._start(tag, fn)
+
+    def cancel(self) -> None:
+        """Ask the running job to stop (it checks between steps) and drop the pending one."""
+        self._pending = None
+        self._stop.set()
+
+    def _start(self, tag, fn) -> None:
+        self._stop = threading.Event()
+        self._tag = tag
+        job = ExplainJob(fn, self._stop)
+        job.progress.connect(self.progress)
+        job.finished.connect(self._on_finished)
+        job.errored.connect(self._on_errored)
+        self._job = job
+        self._thread = start_worker(job, self)
+
+    def _done(self) -> None:
+        if self._thread is not None:
+            self._thread.wait(5000)
+        self._job = self._thread = None
+        if self._pending is not None:
+            tag, fn = self._pending
+            self._pending = None
+            self._start(tag, fn)
+
+    def _on_finished(self, result) -> None:
+        tag = self._tag
+        self._done()
+        self.finished.emit(tag, result)
+
+    def _on_errored(self, message: str) -> None:
+        tag = self._tag
+        self._done()
+        self.errored.emit(tag, message)
+
+    def shutdown(self, timeout_ms: int = 10_000) -> None:
+        """Stop and wait (window closing): no thread outlives its runner."""
+        self.cancel()
+        if self._thread is not None:
+            self._thread.wait(timeout_ms)

@@ -1,0 +1,155 @@
+"""The explanation docks with real mouse events: click a feature-map cell (conv, pooling,
+dense) and read the inspector, click a logit and read the loss, the Why overlays follow the
+drawing on pen-up, the activation-maximisation gallery is computed off the GUI thread."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtTest import QTest
+
+from drawcnn import explain
+from drawcnn.gui.panels.feature_maps import index_mosaic
+
+from .gui_helpers import (
+    draw_one,
+    draw_seven,
+    draw_zero,
+    line,
+    make_window,
+    send_mouse,
+    stroke,
+    trained_weights,
+    wait_update,
+)
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    w = make_window(qtbot, trained_weights(), tmp_path)
+    yield w
+    w.close()
+
+
+def click_cell(qtbot, window, layer, index):
+    """A real left click on cell ``index`` of ``layer``'s mosaic in the Feature maps dock."""
+    fm = window.feature_maps
+    window.docks["feature_maps"].raise_()
+    qtbot.waitUntil(lambda: fm.isVisible() and fm._items[layer].mosaic is not None)
+    fm.graphics.grab()  # paint once: pyqtgraph updates view transforms lazily
+    item = fm._items[layer]
+    shape = fm._acts[layer].shape
+    ids = index_mosaic(shape)
+    y, x = np.argwhere(ids == np.ravel_multi_index(index, shape))[0]
+    pos = fm.graphics.mapFromScene(item.image.mapToScene(QPointF(x + 0.5, y + 0.5)))
+    QTest.mouseClick(fm.graphics.viewport(), Qt.LeftButton, Qt.NoModifier, pos)
+
+
+def test_click_feature_map_cells_shows_their_arithmetic(qtbot, window):
+    c, insp = window.controller, window.explain.inspector
+    window.feature_maps.choose_layers(["conv2", "pool1", "fc1"])
+    draw_seven(window.canvas)
+    wait_update(qtbot, window)
+    acts = dict(c.activations)
+
+    click_cell(qtbot, window, "conv2", (5, 10, 12))
+    assert insp.selection == ("conv2", (5, 10, 12))
+    assert insp.isVisible()
+    t = insp.trace
+    assert t.value == float(acts["conv2"][0][5, 10, 12])
+    assert abs(t.total - t.value) < 1e-4
+    assert t.inputs.shape == (32, 3, 3)
+    assert "conv2" in insp.title.text() and f"{t.value:.4f}" in insp.title.text()
+    assert "pre-activation" in insp.text.toPlainText() and "ReLU" in insp.text.toPlainText()
+    assert not insp.input_img.pixmap().isNull()
+
+    click_cell(qtbot, window, "pool1", (3, 5, 6))
+    t = insp.trace
+    assert (t.layer, t.kind) == ("pool1", "MaxPool2D") and t.winner is not None
+    assert t.value == float(acts["pool1"][0][3, 5, 6]) == float(t.inputs.max())
+    assert "winner" in insp.text.toPlainText()
+
+    click_cell(qtbot, window, "fc1", (77,))
+    t = insp.trace
+    assert (t.layer, t.index) == ("fc1", (77,)) and t.inputs.shape == (64 * 7 * 7,)
+    assert abs(t.total - float(acts["fc1"][0][77])) < 1e-3
+
+    # The inspected cell follows the drawing (the inspector dock is in front).
+    before = insp.trace.value
+    window.canvas.clear()
+    draw_zero(window.canvas)
+    wait_update(qtbot, window)
+    qtbot.waitUntil(lambda: insp.trace is not None and insp.trace.value != before)
+    assert insp.trace.value == float(dict(c.activations)["fc1"][0][77])
+
+
+def test_click_a_logit_selects_the_label_for_the_loss(qtbot, window):
+    c, view = window.controller, window.explain.softmax
+    window.explain.show_panel("softmax")
+    stroke(window.canvas, line(0.5, 0.2, 0.5, 0.8, 30), release=False)
+    qtbot.waitUntil(lambda: view.trace is not None)  # live while the pen is down
+    send_mouse(window.canvas, QEvent.MouseButtonRelease, window.canvas.to_widget(0.5, 0.8))
+    wait_update(qtbot, window)
+    qtbot.waitUntil(lambda: np.allclose(view.trace.probabilities, c.probabilities, atol=1e-6))
+    predicted = int(np.argmax(c.probabilities))
+    assert view.trace.label == predicted and view.label is None
+    np.testing.assert_allclose(view.trace.probabilities, c.probabilities, atol=1e-6)
+    other = (predicted + 3) % 10
+    QTest.mouseClick(view.table.viewport(), Qt.LeftButton, Qt.NoModifier,
+                     view.row_rect(other).center())
+    assert view.label == other and view.trace.label == other
+    assert view.trace.loss == pytest.approx(-np.log(c.probabilities[other]), rel=1e-4)
+    assert f"−log p[{other}]" in view.summary.text()
+    assert window.explain.why.target_box.currentData() == other  # Why explains it too
+
+
+def test_why_overlays_follow_the_drawing_on_pen_up(qtbot, window):
+    c, why = window.controller, window.explain.why
+    window.explain.show_panel("why")
+    draw_one(window.canvas)
+    qtbot.waitUntil(lambda: why.results >= 1 and not why.runner.busy, timeout=20_000)
+    first = why.result
+    np.testing.assert_array_equal(first["image"], c.reading.model_input)
+    assert first["target"] == int(np.argmax(c.probabilities))
+    assert first["saliency"].shape == (28, 28) and first["occlusion"].shape == (7, 7)
+    assert not why.images["grad_cam"].pixmap().isNull()
+
+    n = why.results
+    window.canvas.clear()
+    qtbot.waitUntil(lambda: why.result is None or why.results > n, timeout=10_000)
+    n = why.results
+    stroke(window.canvas, line(0.3, 0.5, 0.7, 0.5, 30), release=False)  # pen still down
+    wait_update(qtbot, window)
+    qtbot.wait(300)
+    assert why.results == n and not why.runner.busy  # nothing heavy while drawing
+    send_mouse(window.canvas, QEvent.MouseButtonRelease,
+               window.canvas.to_widget(0.7, 0.5))  # lift the pen: now it updates
+    qtbot.waitUntil(lambda: why.results > n and not why.runner.busy, timeout=20_000)
+    r = why.result
+    np.testing.assert_array_equal(r["image"], c.reading.model_input)
+    assert not np.array_equal(r["image"], first["image"])
+    np.testing.assert_allclose(
+        r["saliency"], explain.saliency(c.net, r["image"][None, None], r["target"]),
+        rtol=1e-4, atol=1e-6)
+
+
+def test_activation_maximisation_gallery_off_the_gui_thread(qtbot, window):
+    gal = window.explain.maximize
+    window.explain.show_panel("maximize")
+    gal.steps = 4
+    with qtbot.waitSignal(gal.gallery_ready, timeout=60_000) as sig:
+        gal.compute("conv1")
+    assert sig.args == ["conv1"]
+    res = gal.cache["conv1"]
+    assert res["images"].shape == (32, 28, 28)
+    assert res["images"].min() >= 0 and res["images"].max() <= 1
+    assert gal.bar.value() == 100 and not gal.picture.pixmap().isNull()
+    gal.compute("conv1")  # cached: nothing to run
+    assert not gal.runner.busy
+    assert gal.layer_box.currentData() == "conv1"
+    # A new network (e.g. after training) starts a fresh cache.
+    window.controller.set_network(window.controller.net.copy())
+    assert gal.cache == {} and gal.picture.pixmap().isNull()
