@@ -192,17 +192,6 @@ def test_big_elementwise_ops_split_or_prange_agree_with_reference(monkeypatch, u
     np.testing.assert_allclose(sgd[0][0], sgd[1][0], rtol=1e-5, atol=1e-6)
 
 
-def test_single_image_splits_filters_over_threads(monkeypatch):
-    """Batch 1 with the pool idle: the filters are split over the threads; same results."""
-    from drawcnn.engine.backends import cpu as cpu_module
-
-    monkeypatch.setattr(cpu_module, "WORKERS", 2)
-    monkeypatch.setattr(type(CPU), "SPLIT_FILTERS_MIN", 1)
-    assert cpu_module._pool_idle()
-    _check((1, 9, 10, 7, 11, 3, 1), np.float32)  # odd filter count: uneven halves
-    _check((1, 16, 6, 6, 12, 3, 0), np.float64, tol=1e-10)
-
-
 @pytest.mark.parametrize("case", [(2, 3, 7, 9, 4, 3, 1), (3, 1, 28, 28, 6, 5, 2),
                                   (2, 6, 14, 13, 5, 5, 0), (4, 2, 6, 5, 3, 4, 2),
                                   (1, 5, 4, 4, 2, 1, 0)])

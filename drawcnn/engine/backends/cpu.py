@@ -15,7 +15,6 @@ slices over the same threads (see USE_PRANGE).
 from __future__ import annotations
 
 import os
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -99,36 +98,14 @@ def _col2im(dx, dcols, kh, kw, stride, pad) -> None:
         C.col2im_rows(dx, dcols, kh, kw, stride, pad)
 
 
-_BUSY = 0  # slices submitted to the pool and not finished (read without the lock: a hint)
-_BUSY_LOCK = threading.Lock()
-
-
-def _pool_idle() -> bool:
-    """True when no slice of another call is queued or running on the worker threads, e.g.
-    no training step is in flight: then a single image may use them too."""
-    return _BUSY == 0
-
-
 def _in_parts(n: int, parts: int, part) -> None:
     """part(lo, hi) over ``parts`` slices of range(n): the first inline, the rest on the pool
     (the calling thread works instead of waiting; a pool thread never waits on the pool)."""
-    global _BUSY
     if parts <= 1:
         part(0, n)
         return
     slices = _split(n, parts)
-
-    def tracked(lo, hi):
-        global _BUSY
-        try:
-            part(lo, hi)
-        finally:
-            with _BUSY_LOCK:
-                _BUSY -= 1
-
-    with _BUSY_LOCK:
-        _BUSY += len(slices) - 1
-    futures = [_pool().submit(tracked, lo, hi) for lo, hi in slices[1:]]
+    futures = [_pool().submit(part, lo, hi) for lo, hi in slices[1:]]
     try:
         part(*slices[0])
     finally:
@@ -179,23 +156,10 @@ class CpuBackend:
         th, tw = WG.tiles(out_h, out_w)
         return max(1, self.SHIFT_CHUNK_BYTES // (16 * (c + f) * th * tw * itemsize))
 
-    # A batch smaller than WORKERS splits its filters over the threads instead (each thread
-    # transforms the input itself, then runs the GEMMs and output transform of its filters),
-    # but only while no other call (a training step) is using the pool.
-    SPLIT_FILTERS_MIN = 16
-
     def _winograd(self, out, x, U, b, pad):
         """out = conv3x3(x) + b from transformed filters U, in chunks over worker threads."""
         n, c = x.shape[0], x.shape[1]
-        n_f = U.shape[1]
-        if n < WORKERS and n_f >= self.SPLIT_FILTERS_MIN * WORKERS and _pool_idle():
-
-            def filters(lo, hi):
-                WG.winograd_forward(out[:, lo:hi], x, U[:, lo:hi], b[lo:hi], pad)
-
-            _in_parts(n_f, WORKERS, filters)
-            return out
-        step = self._winograd_chunk(c, n_f, out.shape[2], out.shape[3], x.itemsize)
+        step = self._winograd_chunk(c, U.shape[1], out.shape[2], out.shape[3], x.itemsize)
 
         def part(lo, hi):
             for s in range(lo, hi, step):
