@@ -215,3 +215,22 @@ def test_stride1_im2col_kernels_match_general_ones(case):
     I.col2im_s1(dx_got, dcols, k, k, pad, np.full((h + 2 * pad, w + 2 * pad), np.nan, np.float32))
     np.testing.assert_allclose(dx_got, dx_want, rtol=1e-5, atol=1e-5)
     _check(case, np.float32)  # and through the backend (im2col path: C < 8)
+
+
+@pytest.mark.parametrize("shape,pad", [((2, 3, 7, 9), 1), ((1, 5, 6, 5), 0), ((3, 2, 4, 4), 2),
+                                       ((2, 4, 5, 8), 1)])
+def test_winograd_filter_gradient_matches_reference(shape, pad):
+    """dW summed over two slices in the Winograd domain, then transformed back; odd sizes."""
+    rng = np.random.default_rng(sum(shape) + 10 * pad)
+    for dtype, tol in ((np.float32, 1e-4), (np.float64, 1e-11)):
+        x = rand(rng, *shape, dtype=dtype)
+        W, b = rand(rng, 6, shape[1], 3, 3, dtype=dtype), rand(rng, 6, dtype=dtype)
+        out, cache = REF.conv2d_forward(x, W, b, 1, pad)
+        dout = rand(rng, *out.shape, dtype=dtype)
+        _, want, _ = REF.conv2d_backward(dout, cache, W, 1, pad)
+        z = np.zeros((16, 6, shape[1]), dtype=dtype)
+        WG.winograd_filter_grad(z, x[:1], dout[:1], pad)
+        WG.winograd_filter_grad(z, x[1:], dout[1:], pad)
+        got = np.zeros_like(W)
+        WG.filter_grad_inverse(got, z)
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol * 10)

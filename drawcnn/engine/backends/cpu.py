@@ -1,8 +1,8 @@
 """The CPU backend: Numba kernels (cpu_kernels.py, cpu_conv_kernels.py) plus BLAS GEMMs.
 
 Convolution, stride 1 with at least SHIFT_MIN_CHANNELS input channels (the deep net's 3x3
-layers): forward and dx by Winograd F(2x2, 3x3) for 3x3 kernels (cpu_winograd.py, 2.25x
-fewer multiplications), dW (and other kernel sizes) by k*k shifted GEMMs on a padded copy of
+layers): forward, dx and dW by Winograd F(2x2, 3x3) for 3x3 kernels (cpu_winograd.py,
+2.25x fewer multiplications), other kernel sizes by k*k shifted GEMMs on a padded copy of
 the input, no column matrix (cpu_shift_conv.py). Otherwise im2col + GEMM: a chunk of
 images becomes one column matrix (C*k*k, images*positions), so forward and both backward
 products are one large GEMM per chunk; chunks are cache-sized and backward rebuilds the
@@ -222,8 +222,7 @@ class CpuBackend:
         kh = W.shape[2]
         dout = np.ascontiguousarray(dout)
         wt = S.taps(W)
-        wino_dx = need_dx and self._use_winograd(x, W, 1, pad)
-        dx = np.empty(x.shape, dtype=dout.dtype) if need_dx and not wino_dx else None
+        dx = np.empty(x.shape, dtype=dout.dtype) if need_dx else None
         step = self._shift_chunk(x, W, pad)
         partial = {}  # keyed by slice start: a fixed summation order
 
@@ -237,17 +236,46 @@ class CpuBackend:
             partial[lo] = (dwt, db)
 
         self._parallel_over_batch(n, dout.size * x.shape[1] * kh * kh, part)
-        if wino_dx:  # dx = conv(dout, W flipped and transposed, pad 2 - pad): Winograd again
-            dx = self._winograd(np.empty(x.shape, dtype=dout.dtype), dout,
-                                WG.transform_filters(WG.dx_filters(W)),
-                                np.zeros(x.shape[1], dtype=dout.dtype), 2 - pad)
         keys = sorted(partial)
         dwt = sum(partial[k][0] for k in keys)
         db = sum(partial[k][1] for k in keys)
         return dx, np.ascontiguousarray(dwt.transpose(2, 3, 0, 1)), db
 
+    def _winograd_backward(self, dout, x, W, pad, need_dx):
+        """dW in the Winograd domain (16 GEMMs over the tiles), dx as the Winograd
+        convolution of dout with W flipped and transposed (padding 2 - pad)."""
+        n, c = x.shape[0], x.shape[1]
+        f = W.shape[0]
+        dout = np.ascontiguousarray(dout)
+        step = self._winograd_chunk(c, f, dout.shape[2], dout.shape[3], x.itemsize)
+        partial = {}  # keyed by slice start: a fixed summation order
+
+        def part(lo, hi):
+            z = np.zeros((16, f, c), dtype=dout.dtype)
+            db = np.empty(f, dtype=dout.dtype)
+            C.channel_sum(db, dout[lo:hi].reshape(hi - lo, f, -1))
+            for s in range(lo, hi, step):
+                e = min(hi, s + step)
+                WG.winograd_filter_grad(z, x[s:e], dout[s:e], pad)
+            partial[lo] = (z, db)
+
+        self._parallel_over_batch(n, dout.size * c * 9, part)
+        keys = sorted(partial)
+        z = sum(partial[k][0] for k in keys)
+        db = sum(partial[k][1] for k in keys)
+        dW = np.zeros(W.shape, dtype=dout.dtype)
+        WG.filter_grad_inverse(dW, z)
+        dx = None
+        if need_dx:
+            dx = self._winograd(np.empty(x.shape, dtype=dout.dtype), dout,
+                                WG.transform_filters(WG.dx_filters(W)),
+                                np.zeros(c, dtype=dout.dtype), 2 - pad)
+        return dx, dW, db
+
     def conv2d_backward(self, dout, cache, W, stride, pad, need_dx=True):
         x = cache
+        if self._use_winograd(x, W, stride, pad):
+            return self._winograd_backward(dout, x, W, pad, need_dx)
         if self._use_shift(x, W, stride):
             return self._shift_backward(dout, x, W, pad, need_dx)
         n, c = x.shape[0], x.shape[1]
