@@ -114,7 +114,7 @@ def _in_parts(n: int, parts: int, part) -> None:
 
 
 class CpuBackend:
-    """Numba ``prange`` kernels on host NumPy arrays."""
+    """Numba kernels (serial, or split over the worker threads) and BLAS on host arrays."""
 
     name = "cpu"
 
