@@ -86,7 +86,10 @@ def _padded_plane(x, pad):
 def _im2col(cols, x, kh, kw, stride, pad) -> None:
     """Column matrix of a slice of images: the branch-free stride-1 kernel, or the general."""
     if stride == 1:
-        I.im2col_s1(cols, x, kh, kw, pad, _padded_plane(x, pad))
+        n, c, h, w = x.shape
+        xp = S.workspace("padded", (n, c, h + 2 * pad, w + 2 * pad), x.dtype)
+        I.pad_images(xp, x, pad)
+        I.im2col_s1(cols, xp, kh, kw)
     else:
         C.im2col_rows(cols, x, kh, kw, stride, pad)
 

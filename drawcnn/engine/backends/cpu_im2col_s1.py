@@ -3,10 +3,11 @@
 The general kernels (cpu_conv_kernels.py) work out the padding border for every (row, image,
 output row) and copy rows of OW elements; with LeNet's OW of 10 to 28 that bookkeeping
 cost 3-4x the GEMM it feeds (profile in README, "Speed"). Here each (image, channel) plane
-is first copied into a padded scratch plane that stays in L1, after which every column row
-is a plain copy of OW contiguous elements with no branch (and col2im a plain add), which
-the compiler vectorises. Same layouts as the general kernels: cols (C*kh*kw, N*OH*OW).
-Serial, nogil, cached: cpu.py runs them per slice of the batch on its worker threads.
+is first zero-padded (the whole slice for im2col, one plane in L1 for col2im), after which
+every column row is a plain copy of OW contiguous elements with no branch (and col2im a
+plain add), which the compiler vectorises. Same layouts as the general kernels: cols
+(C*kh*kw, N*OH*OW). Serial, nogil, cached: cpu.py runs them per slice of the batch on its
+worker threads.
 """
 
 from __future__ import annotations
@@ -20,26 +21,35 @@ _JIT = dict(cache=True, nogil=True, fastmath=_FASTMATH)
 
 
 @njit(**_JIT)
-def im2col_s1(cols, x, kh, kw, pad, xp):
-    """cols (C*kh*kw, N*OH*OW) from x (N,C,H,W), stride 1; xp is (H+2p, W+2p) scratch."""
+def pad_images(xp, x, pad):
+    """xp (N, C, H+2p, W+2p) = x zero-padded."""
     n_img, n_ch, height, width = x.shape
-    hp, wp = xp.shape
+    hp, wp = xp.shape[2], xp.shape[3]
+    for n in range(n_img):
+        for c in range(n_ch):
+            for h in range(hp):
+                for w in range(wp):
+                    xp[n, c, h, w] = 0.0
+            for h in range(height):
+                for w in range(width):
+                    xp[n, c, h + pad, w + pad] = x[n, c, h, w]
+
+
+@njit(**_JIT)
+def im2col_s1(cols, xp, kh, kw):
+    """cols (C*kh*kw, N*OH*OW) from the padded images xp (N, C, Hp, Wp), stride 1: row by
+    row (sequential writes), each a run of contiguous OW-element copies."""
+    n_img, n_ch, hp, wp = xp.shape
     out_h = hp - kh + 1
     out_w = wp - kw + 1
     n_pos = out_h * out_w
-    for h in range(hp):
-        for w in range(wp):
-            xp[h, w] = 0.0
-    for n in range(n_img):
-        for c in range(n_ch):
-            for h in range(height):
-                for w in range(width):
-                    xp[h + pad, w + pad] = x[n, c, h, w]
-            for i in range(kh):
-                for j in range(kw):
-                    row = cols[(c * kh + i) * kw + j]
+    for c in range(n_ch):
+        for i in range(kh):
+            for j in range(kw):
+                row = cols[(c * kh + i) * kw + j]
+                for n in range(n_img):
                     for oh in range(out_h):
-                        src = xp[oh + i]
+                        src = xp[n, c, oh + i]
                         base = n * n_pos + oh * out_w
                         for ow in range(out_w):
                             row[base + ow] = src[ow + j]
