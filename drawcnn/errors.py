@@ -3,17 +3,28 @@
 ``DrawCNNError`` is the root of each failure a user can trigger (a bad file, a missing
 dataset, an unusable backend, a diverged run). Each carries a one-line message meant to be
 shown as is; commands and workers catch ``DrawCNNError`` once, at their boundary, and
-anything else that escapes is a bug. Nothing here imports anything but the standard library,
-so every layer (engine, data, core, CLI, GUI) can share it.
+anything else that escapes is a bug. On a terminal, ``print_error`` shows a message as
+``drawcnn: ...``. Nothing here imports anything but the standard library, so every layer
+(engine, data, core, CLI, GUI) can share it.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 
 class DrawCNNError(Exception):
     """Root of every error drawcnn raises on purpose; ``str(exc)`` is for the user."""
+
+
+def print_error(message: object) -> None:
+    """How a terminal shows an error: ``drawcnn: <first line>`` on stderr, any further lines
+    (where a dataset was looked for, say) indented below it."""
+    first, *rest = str(message).splitlines() or [""]
+    print(f"drawcnn: {first}", file=sys.stderr)
+    for line in rest:
+        print(f"  {line}", file=sys.stderr)
 
 
 # -- the engine

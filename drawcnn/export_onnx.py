@@ -17,13 +17,12 @@ Qt-free: imports only the engine's data classes and, lazily, ``onnx``.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from . import __version__
+from .atomic import clean_stale_temps, write_atomic
 from .engine.models import AvgPool, Conv, Dense, Dropout, Flatten, MaxPool, ReLU
 from .errors import ExportError
 
@@ -167,21 +166,9 @@ def export_onnx(net, path) -> Path:
     data = build_model(net).SerializeToString()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        clean_stale_temps(path.parent, path.name)  # orphans of exports killed mid-write
+        write_atomic(path, lambda fh: fh.write(data))
     except OSError as exc:
-        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
         raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path
 

@@ -5,6 +5,14 @@ input the MNIST way (stroke re-rendered at an MNIST-like width, 20x20 box, centr
 runs the network and returns a ``Reading``: the digit (or None, with the reason), the ten
 probabilities and what the network saw. The Qt controller only schedules this and emits
 the result; nothing here knows Qt.
+
+"Not a digit" has three sources, checked in this order:
+* nothing drawn, or no ink left after preprocessing ("too faint to read");
+* a drawing whose longest side is under ``MIN_SIZE_FRACTION`` of the canvas (a dot, a tick):
+  "too small to read" (the preprocessing keeps it small, so what the network saw shows that);
+* a top probability under the network's calibrated ``min_confidence`` (weights metadata
+  ``reading``, set by ``drawcnn/cli/train_readings.py`` on held-out writers and held-out kinds of
+  non-digits): "not a digit". A network without one (e.g. freshly trained) never declines.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .data.preprocess import preprocess_steps, render_strokes
+from .data.strokes import extent
 from .errors import NonFiniteOutput, WeightsError
 
 #: Side of the "as drawn" image for the pipeline view's first and naive-resize stages.
@@ -23,6 +32,10 @@ RAW_SIZE = 112
 DEFAULT_CANVAS = 280
 #: Brush width, in canvas units, of the "as drawn" rendering.
 BRUSH_WIDTH = 16.0
+#: A drawing whose longest side is under this share of the canvas is too small to read (on
+#: the 280 canvas: under 20 units, about the brush width). Digits of the 30 pen-digit writers
+#: are at least 17 % of their tablet; see README, "Readings you can trust".
+MIN_SIZE_FRACTION = 0.07
 
 
 @dataclass
@@ -108,12 +121,29 @@ def read_drawing(strokes, net=None, canvas_size=None, *, details: bool = False) 
     img = steps.get("centred")
     if img is None:
         return _empty("too faint to read", steps if details else None)
-    return read_image(img, net, details=details, steps=steps)
+    reading = read_image(img, net, details=details, steps=steps)
+    if extent(pts) < MIN_SIZE_FRACTION * size:
+        reading.digit = None
+        reading.reason = "too small to read"
+    return reading
+
+
+def min_confidence(net) -> float:
+    """The calibrated "not a digit" threshold stored with ``net`` (0.0 when it has none)."""
+    meta = getattr(net, "metadata", None) or {}
+    try:
+        return float((meta.get("reading") or {}).get("min_confidence", 0.0))
+    except (TypeError, ValueError, AttributeError):
+        return 0.0
 
 
 def read_image(model_input: np.ndarray, net=None, *, details: bool = False,
                steps: dict | None = None) -> Reading:
-    """Read a (28, 28) model input that is already preprocessed (e.g. from an image file)."""
+    """Read a (28, 28) model input that is already preprocessed (e.g. from an image file).
+
+    Declines ("not a digit") when the top probability is under the network's calibrated
+    threshold; the probabilities are the network's own either way.
+    """
     net = default_network() if net is None else net
     x = np.ascontiguousarray(model_input, dtype=np.float32).reshape(28, 28)
     if details:
@@ -126,5 +156,8 @@ def read_image(model_input: np.ndarray, net=None, *, details: bool = False,
         raise NonFiniteOutput(f"the network {net.name!r} produced non-finite outputs "
                               "(its weights are damaged); no reading")
     digit = int(np.argmax(probs))
+    if probs[digit] < min_confidence(net):
+        return Reading(None, probs, x, f"not a digit (closest {digit} at {probs[digit]:.0%})",
+                       acts, steps if details else None)
     reason = f"{digit} at {probs[digit]:.0%}"
     return Reading(digit, probs, x, reason, acts, steps if details else None)

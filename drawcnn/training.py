@@ -239,35 +239,54 @@ def run_training(cfg: TrainConfig, base_net, store=None, data: TrainData | None 
 
 # --------------------------------------------------------------------------- fine-tuning
 
-#: Replay images mixed into a fine-tune so the network does not forget the rest.
-FINE_TUNE_REPLAY = 6000
+#: Images of other people (MNIST, pen strokes) and non-digits replayed in a fine-tune.
+FINE_TUNE_REPLAY = 1500
+FINE_TUNE_STROKES = 500
+FINE_TUNE_NEGATIVES = 300
 
 
-def _replay_images(n: int, seed: int, data_dir=None):
-    """Up to ``n`` MNIST training images for replay, or empty arrays when none is found."""
+def _replay_images(seed: int, data_dir=None, exclude_writers=()) -> np.ndarray:
+    """Replay inputs: MNIST training digits, other writers' pen digits rendered the app's way
+    (``exclude_writers`` left out: a measurement must not replay the person it tests) and
+    generated non-digits, each part left out when its data is not found."""
     from .data import load_dataset
+    from .data.negatives import GROUPS, make_negatives
+    from .data.pendigits import CANVAS, load_pendigits
+    from .data.stroke_augment import render_batch
     from .errors import DataError
 
+    rng = np.random.default_rng(seed + 99)
+    parts = []
     try:
         ds = load_dataset("mnist", data_dir)
+        parts.append(ds.x_train[rng.choice(len(ds.y_train), FINE_TUNE_REPLAY, replace=False)])
     except DataError:
-        return np.zeros((0, 1, 28, 28), np.float32), np.zeros(0, np.int64)
-    idx = np.random.default_rng(seed + 99).choice(len(ds.y_train), size=min(n, len(ds.y_train)),
-                                                  replace=False)
-    return ds.x_train[idx], np.asarray(ds.y_train[idx], np.int64)
+        pass
+    try:
+        pd = load_pendigits(data_dir=data_dir)
+        pd = pd.subset(~np.isin(pd.writers, list(exclude_writers)))
+        pick = rng.choice(len(pd), min(FINE_TUNE_STROKES, len(pd)), replace=False)
+        parts.append(render_batch([pd.strokes[i] for i in pick], None, CANVAS))
+    except DataError:
+        pass
+    parts.append(make_negatives(GROUPS["train"], FINE_TUNE_NEGATIVES, rng)[0])
+    return np.concatenate(parts).astype(np.float32)
 
 
-def fine_tune(net, images, labels, *, seed: int = 0, progress=None, epochs: int = 2,
-              lr: float = 2e-4, share: float = 0.5, replay=None, stop=None):
+def fine_tune(net, images, labels, *, seed: int = 0, progress=None, replay=None, stop=None):
     """A copy of ``net`` adapted to a person's drawings; ``net`` itself is never changed.
 
     images: (N, 28, 28) or (N, 1, 28, 28) float32 model inputs; labels: (N,) digits 0-9.
-    The drawings (augmented) make about ``share`` of each batch, the rest is MNIST replay
-    (``replay=(x, y)`` or found through the usual data folders), so the other digits and
-    other people's writing do not degrade. ``progress(fraction)`` is called as it goes.
+    The dense head is trained on the drawings (as drawn and in augmented copies) together
+    with replayed inputs of other people and non-digits whose targets are ``net``'s own
+    outputs (``replay``: images, or (images, labels); default: MNIST, pen digits and
+    generated non-digits found through the usual data folders), so the other digits, other
+    handwriting and the "not a digit" answer do not drift (``drawcnn.adapt.personal_tune``).
+    About 30 drawings take seconds on a CPU. ``progress(fraction)`` is called as it goes;
+    ``stop()`` (a callable or an Event's ``is_set``) ends early with what was learned so far.
     """
+    from .adapt import personal_tune
     from .data import augment_batch
-    from .engine import Adam, fit
 
     x = np.asarray(images, np.float32)
     if x.ndim == 3:
@@ -280,32 +299,23 @@ def fine_tune(net, images, labels, *, seed: int = 0, progress=None, epochs: int 
                          f"{len(y)} labels)")
     if not np.all(np.isfinite(x)) or y.dtype.kind not in "iu" or y.min() < 0 or y.max() > 9:
         raise UsageError("fine_tune needs finite images and integer labels 0-9")
-    y = y.astype(np.int64)
-    x_rep, y_rep = replay if replay is not None else _replay_images(FINE_TUNE_REPLAY, seed)
-    rng = np.random.default_rng(seed)
-    x_mix, y_mix, _ = mix_drawings(np.asarray(x_rep, np.float32), np.asarray(y_rep, np.int64),
-                                   x, y, share, rng)
-    if len(y_rep) == 0:  # nothing to replay: repeat the drawings to make a few batches
-        reps = max(1, 640 // len(y))
-        x_mix, y_mix = np.repeat(x, reps, axis=0), np.repeat(y, reps)
-    tuned = net.copy()
-    total = epochs * math.ceil(len(y_mix) / 64)
-
-    def on_batch(info):
-        if progress:
-            progress(((info.epoch - 1) * info.batches + info.batch) / max(1, total))
-
-    hist = fit(tuned, x_mix, y_mix, Adam(lr=lr), epochs=epochs, batch_size=64,
-               augment=lambda xb, r: augment_batch(xb, r, strength=0.7), seed=seed,
-               on_batch=on_batch, stop=stop)
-    if hist.status == "diverged":
+    if isinstance(replay, tuple):
+        replay = replay[0]
+    x_rep = _replay_images(seed) if replay is None else np.asarray(replay, np.float32)
+    x_rep = x_rep.reshape(-1, 1, 28, 28)
+    if stop is not None and hasattr(stop, "is_set"):
+        stop = stop.is_set
+    tuned, secs = personal_tune(net, x, y.astype(np.int64), x_rep, seed=seed,
+                                augment=lambda xb, r: augment_batch(xb, r, strength=0.7),
+                                progress=progress, stop=stop)
+    if not all(np.all(np.isfinite(p)) for p in tuned.get_params().values()):
         from .errors import TrainingDiverged
 
-        raise TrainingDiverged(f"fine-tuning diverged ({hist.message}); nothing was changed")
+        raise TrainingDiverged("fine-tuning diverged; nothing was changed")
     tuned.metadata.pop("untrained", None)
-    tuned.metadata["fine_tune"] = {"drawings": int(len(y)), "replay": int(len(y_rep)),
-                                   "epochs": epochs, "lr": lr, "seed": seed,
-                                   "status": hist.status}
+    tuned.metadata["fine_tune"] = {"drawings": int(len(y)), "replay": int(len(x_rep)),
+                                   "trained": "dense head", "seconds": round(secs, 1),
+                                   "seed": seed}
     if progress:
         progress(1.0)
     return tuned

@@ -174,3 +174,30 @@ def test_data_package_never_imports_qt():
             "print(bad); sys.exit(1 if bad else 0)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_growing_stroke_renders_the_same_as_from_scratch():
+    """The rasteriser reuses its last image while a stroke grows (the app's per-move path):
+    bit for bit what a fresh render gives, also with two images rendered in turn."""
+    import threading
+
+    from drawcnn.data import strokes as pp  # the rasteriser lives in data/strokes.py
+
+    def fresh(strokes, h, w, width):
+        result = {}
+        t = threading.Thread(target=lambda: result.update(img=pp.rasterise(strokes, h, w, width)))
+        t.start()
+        t.join()  # another thread: its own, empty cache
+        return result["img"]
+
+    rng = np.random.default_rng(3)
+    done = [np.cumsum(rng.normal(0, 6, (30, 2)), 0) + 50]
+    growing = np.cumsum(rng.normal(0, 3, (50, 2)), 0) + 50
+    for k in range(1, len(growing) + 1):
+        strokes = done + [growing[:k]]
+        a = pp.rasterise(strokes, 100, 90, 6.4)
+        b = pp.rasterise(strokes, 64, 64, 11.2)
+        np.testing.assert_array_equal(a, fresh(strokes, 100, 90, 6.4))
+        np.testing.assert_array_equal(b, fresh(strokes, 64, 64, 11.2))
+    shorter = pp.rasterise(done, 100, 90, 6.4)  # undo: fewer segments than last time
+    np.testing.assert_array_equal(shorter, fresh(done, 100, 90, 6.4))

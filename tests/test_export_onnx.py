@@ -7,7 +7,6 @@ one input ``image`` (N,1,28,28) with a symbolic batch and one output ``probabili
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -177,12 +176,11 @@ def test_export_command(tmp_path):
 
 
 def test_export_command_reports_a_bad_weights_file(tmp_path, capsys):
-    from drawcnn.cli.export import export_command
+    from drawcnn.cli import main
 
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a zip")
-    args = argparse.Namespace(weights=str(bad), onnx=str(tmp_path / "x.onnx"), verify=False)
-    assert export_command(args) == 2
+    assert main(["export", "--weights", str(bad), "--onnx", str(tmp_path / "x.onnx")]) == 2
     assert "truncated or corrupted" in capsys.readouterr().err
     assert not (tmp_path / "x.onnx").exists()
 

@@ -153,3 +153,25 @@ def test_activation_maximisation_gallery_off_the_gui_thread(qtbot, window):
     # A new network (e.g. after training) starts a fresh cache.
     window.controller.set_network(window.controller.net.copy())
     assert gal.cache == {} and gal.picture.pixmap().isNull()
+
+
+def test_a_network_swap_drops_an_inspected_cell_that_no_longer_exists(qtbot):
+    """conv1 cell (20, 0, 0) exists in simple (30 channels), not in lenet (6): the swap clears
+    the selection instead of asking the engine for a cell it does not have."""
+    from drawcnn.engine import build_network
+    from drawcnn.gui.panels.inspector import NeuronInspector
+
+    insp = NeuronInspector()
+    qtbot.addWidget(insp)
+    image = np.zeros((28, 28), np.float32)
+    image[6:22, 12:16] = 1.0
+    simple, lenet = build_network("simple", seed=0), build_network("lenet", seed=0)
+    insp.set_context(simple, image, simple.activations(image[None, None]))
+    insp.inspect("conv1", (20, 0, 0))
+    assert insp.selection == ("conv1", (20, 0, 0)) and insp.trace is not None
+    insp.inspect("conv1", (99, 0, 0))  # not a cell of this network: ignored
+    assert insp.selection == ("conv1", (20, 0, 0))
+    insp.set_context(lenet, image, lenet.activations(image[None, None]))
+    assert insp.selection is None and insp.trace is None
+    insp.inspect("conv1", (5, 27, 27))
+    assert insp.trace.value == float(lenet.activations(image[None, None])[0][1][0, 5, 27, 27])

@@ -1,7 +1,8 @@
 """The ``drawcnn`` command: the GUI by default, or train | evaluate | predict | export | bench.
 
 Subcommand modules (and Qt) are imported lazily so ``drawcnn --help`` and the engine
-commands start fast and work without a display.
+commands start fast and work without a display. ``main`` is the commands' one boundary: a
+``DrawCNNError`` from any of them is printed as one line ``drawcnn: ...`` (exit 2).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import argparse
 import sys
 
 from .. import __version__
+from ..errors import DrawCNNError, print_error
 
 
 def _add_bench(sub):
@@ -92,6 +94,10 @@ def main(argv=None) -> int:
         return gui_main(args.weights)
     try:
         return int(args.func(args) or 0)
+    except DrawCNNError as exc:  # every command's boundary: one line, exit 2
+        from .common import fail
+
+        return fail(str(exc))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -105,6 +111,6 @@ def gui_main(weights=None) -> int:
     try:
         from ..gui.app import run_app
     except ImportError as exc:
-        print(f"drawcnn: cannot start the app: {exc}", file=sys.stderr)
+        print_error(f"cannot start the app: {exc}")
         return 1
     return run_app(weights)

@@ -1,8 +1,8 @@
-"""``drawcnn train | evaluate | predict``: the engine and data packages from a terminal.
+"""What the commands share: one-line argparse errors, the data arguments, argument checks.
 
 Bad usage is caught before any work (no data loaded, nothing trained): each check raises
-UsageError, and the command prints one line ``drawcnn: ...`` and exits 2, as argparse's own
-errors do through :class:`Parser`.
+UsageError, and ``drawcnn.cli.main`` prints it as one line ``drawcnn: ...`` and exits 2, as
+argparse's own errors do through :class:`Parser`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ..errors import UsageError
+from ..errors import UsageError, print_error
 
 
 class Parser(argparse.ArgumentParser):
@@ -36,10 +36,8 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
 
 
 def fail(message: str, code: int = 2) -> int:
-    first, *rest = str(message).splitlines() or [""]
-    print(f"drawcnn: {first}", file=sys.stderr)
-    for line in rest:  # multi-line messages (where we looked for a dataset) stay readable
-        print(f"  {line}", file=sys.stderr)
+    """Print ``message`` as drawcnn's terminal errors look; returns the exit status."""
+    print_error(message)
     return code
 
 

@@ -25,27 +25,24 @@ def export_command(args) -> int:
     import numpy as np
 
     from ..engine import load_network
-    from ..errors import DrawCNNError
+    from ..errors import WeightsError
     from ..export_onnx import OPSET, compare_with_onnxruntime, export_onnx, training_summary
     from ..shipped import default_weights_path
 
-    try:
-        weights = args.weights or default_weights_path()
-        if weights is None:
-            return fail("no --weights given and no shipped weights found")
-        net = load_network(weights)
-        path = export_onnx(net, args.onnx)
-        c, h, w = net.arch.input_shape
-        print(f"wrote {path}: {net.arch.name}, {net.param_count():,} parameters, opset {OPSET}; "
-              f"input 'image' (N,{c},{h},{w}) -> output 'probabilities' "
-              f"(N,{net.arch.num_classes}); {training_summary(net.metadata)}")
-        if args.verify:
-            x = np.random.default_rng(0).random((64, c, h, w), dtype=np.float32)
-            diff = compare_with_onnxruntime(net, path, x)
-            print(f"onnxruntime vs engine, batch 64: max difference {diff:.2e}")
-            if not diff <= 1e-5:
-                return fail(f"onnxruntime disagrees with the engine (max difference {diff:.2e})",
-                            1)
-    except DrawCNNError as exc:
-        return fail(str(exc))
+    weights = args.weights or default_weights_path()
+    if weights is None:
+        raise WeightsError("no --weights given and no shipped weights found")
+    net = load_network(weights)
+    path = export_onnx(net, args.onnx)
+    c, h, w = net.arch.input_shape
+    print(f"wrote {path}: {net.arch.name}, {net.param_count():,} parameters, opset {OPSET}; "
+          f"input 'image' (N,{c},{h},{w}) -> output 'probabilities' "
+          f"(N,{net.arch.num_classes}); {training_summary(net.metadata)}")
+    if args.verify:
+        x = np.random.default_rng(0).random((64, c, h, w), dtype=np.float32)
+        diff = compare_with_onnxruntime(net, path, x)
+        print(f"onnxruntime vs engine, batch 64: max difference {diff:.2e}")
+        if not diff <= 1e-5:
+            return fail(f"onnxruntime disagrees with the engine (max difference {diff:.2e})",
+                        1)
     return 0

@@ -1,11 +1,15 @@
-"""``drawcnn evaluate`` and ``drawcnn predict``: score weights on a test set, classify images."""
+"""``drawcnn evaluate`` and ``drawcnn predict``: score weights on a test set, classify images.
+
+Errors go up to ``drawcnn.cli.main``; only ``predict`` catches per image, so one bad file is
+reported and the others are still read.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..errors import DrawCNNError, NonFiniteOutput, WeightsError
-from .common import add_data_args, check_dataset, check_input_dir, check_input_file, check_int, fail
+from ..errors import DataError, DrawCNNError, NonFiniteOutput, WeightsError
+from .common import add_data_args, check_dataset, check_input_dir, check_input_file, check_int
 
 
 def register(sub) -> None:
@@ -46,20 +50,17 @@ def evaluate_command(args) -> int:
     from ..data import load_dataset
     from ..engine import evaluate
 
-    try:
-        check_dataset(args.dataset)
-        check_input_dir("--data-dir", args.data_dir)
-        net = _load(args.weights)
-        ds = load_dataset(args.dataset, args.data_dir, download=args.download)
-        if net.arch.num_classes != len(ds.class_names):
-            raise WeightsError(f"the network has {net.arch.num_classes} outputs but {ds.name} "
-                               f"has {len(ds.class_names)} classes")
-        res = evaluate(net, ds.x_test, ds.y_test)
-        if not math.isfinite(res.loss):  # a NaN probability makes the loss NaN
-            raise NonFiniteOutput(f"the network {net.name!r} produced non-finite outputs "
-                                  "(its weights are damaged); no score")
-    except DrawCNNError as exc:
-        return fail(str(exc))
+    check_dataset(args.dataset)
+    check_input_dir("--data-dir", args.data_dir)
+    net = _load(args.weights)
+    ds = load_dataset(args.dataset, args.data_dir, download=args.download)
+    if net.arch.num_classes != len(ds.class_names):
+        raise WeightsError(f"the network has {net.arch.num_classes} outputs but {ds.name} "
+                           f"has {len(ds.class_names)} classes")
+    res = evaluate(net, ds.x_test, ds.y_test)
+    if not math.isfinite(res.loss):  # a NaN probability makes the loss NaN
+        raise NonFiniteOutput(f"the network {net.name!r} produced non-finite outputs "
+                              "(its weights are damaged); no score")
     print(f"{net.arch.name} on {ds.name} test set ({len(ds.y_test)} images): "
           f"accuracy {res.accuracy * 100:.2f}%  loss {res.loss:.4f}")
     print("per-class accuracy:")
@@ -74,14 +75,12 @@ def evaluate_command(args) -> int:
 
 
 def predict_command(args) -> int:
-    from ..data import DataError, load_digit_image, to_mnist
+    from ..data import load_digit_image, to_mnist
     from ..imageio import read_image
+    from ..reading import read_image as read_model_input
 
-    try:
-        check_int("--top", args.top, 1)
-        net = _load(args.weights)
-    except DrawCNNError as exc:
-        return fail(str(exc))
+    check_int("--top", args.top, 1)
+    net = _load(args.weights)
     status = 0
     for path in args.images:  # one bad file is reported and the others still read
         try:
@@ -89,12 +88,15 @@ def predict_command(args) -> int:
             if x is None:
                 print(f"{path}: empty image (no digit found)")
                 continue
-            p = _finite(net.predict(x[None, None])[0], net)
-        except (DataError, NonFiniteOutput) as exc:
+            # the app's reading: "not a digit" below the network's calibrated threshold
+            r = read_model_input(x, net)
+            p = _finite(r.probabilities, net)
+        except DrawCNNError as exc:  # this file's boundary: 2 unreadable, 1 no result
             print(f"{path}: error: {exc}")
             status = 2 if isinstance(exc, DataError) else 1
             continue
         order = np.argsort(p)[::-1][: min(len(p), args.top)]
         tops = "  ".join(f"{k}: {p[k] * 100:5.1f}%" for k in order)
-        print(f"{path}: {order[0]}  ({tops})")
+        answer = r.digit if r.digit is not None else "not a digit"
+        print(f"{path}: {answer}  ({tops})")
     return status

@@ -114,9 +114,8 @@ class ProgressBar:
 
 def train_command(args) -> int:
     from .. import __version__
-    from ..data import DataError, augment_batch, load_dataset
+    from ..data import augment_batch, load_dataset
     from ..engine import (
-        DrawCNNError,
         build_network,
         evaluate,
         fit,
@@ -127,16 +126,13 @@ def train_command(args) -> int:
     from ..engine.runtime import num_threads, threading_layer
     from ..training import split_validation
 
-    try:
-        check_args(args)
-        ds = load_dataset(args.dataset, args.data_dir, download=args.download)
-        if args.init:
-            net = load_network(args.init, backend=args.device)
-        else:
-            net = build_network(args.arch, seed=args.seed, backend=args.device)
-        opt = make_optimizer(args.optimizer, args.lr, args.weight_decay)
-    except (DrawCNNError, DataError) as exc:
-        return fail(str(exc))
+    check_args(args)
+    ds = load_dataset(args.dataset, args.data_dir, download=args.download)
+    if args.init:
+        net = load_network(args.init, backend=args.device)
+    else:
+        net = build_network(args.arch, seed=args.seed, backend=args.device)
+    opt = make_optimizer(args.optimizer, args.lr, args.weight_decay)
     out = args.out or f"{args.arch}.npz"
     prior_training = net.metadata.get("training") if args.init else None
     x, y = ds.x_train, ds.y_train
@@ -208,10 +204,7 @@ def train_command(args) -> int:
         machine=f"{platform.machine()} {os.cpu_count()} cpus, {platform.system()}",
         drawcnn_version=__version__,
     )
-    try:
-        save_network(net, out, training=summary)
-    except DrawCNNError as exc:
-        return fail(str(exc), 1)
+    save_network(net, out, training=summary)  # --out was checked writable before training
     print(f"{hist.status}: test accuracy {test.accuracy * 100:.2f}% "
           f"(best val {100 * (hist.best_val_accuracy or 0):.2f}% at epoch {hist.best_epoch}), "
           f"{hist.duration:.0f} s of training; saved {out}", file=sys.stderr)

@@ -24,7 +24,8 @@ from .datasets import (
     verify_dataset,
 )
 from .download import download_dataset, download_file
-from .drawings import DrawingStore, Sample
+from .drawings import DrawingStore
+from .drawings_file import Sample
 from .idx import read_idx, write_idx
 from .preprocess import (
     load_digit_image,

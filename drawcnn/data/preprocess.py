@@ -10,9 +10,12 @@ NumPy only.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
+
+from .strokes import as_points, extent, rasterise, render_strokes  # noqa: F401 (re-exported)
 
 MNIST_SIZE = 28
 BOX_SIZE = 20
@@ -24,6 +27,7 @@ INK_THRESHOLD = 0.05
 MIN_TOTAL_INK = 1.0
 
 
+@functools.lru_cache(maxsize=256)
 def _resize_matrix(n_in: int, n_out: int) -> np.ndarray:
     """(n_out, n_in) weights of a separable anti-aliased linear resample.
 
@@ -36,7 +40,9 @@ def _resize_matrix(n_in: int, n_out: int) -> np.ndarray:
     dist = (np.arange(n_in) + 0.5)[None, :] - centres[:, None]
     w = np.clip(1.0 - np.abs(dist) / support, 0.0, None)
     w /= w.sum(axis=1, keepdims=True)
-    return w.astype(np.float32)
+    w = w.astype(np.float32)
+    w.flags.writeable = False  # cached (the app resizes the same sizes on every move)
+    return w
 
 
 def resize(image: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
@@ -51,7 +57,9 @@ def _check_image(image: np.ndarray) -> np.ndarray:
     img = np.asarray(image, dtype=np.float32)
     if img.ndim != 2:
         raise ValueError(f"expected a 2-D (H, W) ink image, got shape {img.shape}")
-    return np.clip(np.nan_to_num(img), 0.0, 1.0)
+    if not np.isfinite(img).all():  # rare: the slower, careful way
+        img = np.nan_to_num(img)
+    return np.clip(img, 0.0, 1.0)
 
 
 def ink_bbox(image: np.ndarray,
@@ -81,8 +89,11 @@ def is_empty(image: np.ndarray) -> bool:
     return not (img > 0.1).any() or float(img.sum()) < MIN_TOTAL_INK
 
 
-def _pipeline(image: np.ndarray) -> dict[str, np.ndarray | None]:
-    """Every MNIST step, kept so the GUI can show them; later stages None when empty."""
+def _pipeline(image: np.ndarray, side: float = BOX_SIZE) -> dict[str, np.ndarray | None]:
+    """Every MNIST step, kept so the GUI can show them; later stages None when empty.
+
+    ``side``: what the ink's longest side is scaled to (20, MNIST's; less for a tiny drawing).
+    """
     img = _check_image(image)
     steps: dict[str, np.ndarray | None] = {
         "input": img, "cropped": None, "scaled": None, "box20": None, "centred": None,
@@ -93,7 +104,7 @@ def _pipeline(image: np.ndarray) -> dict[str, np.ndarray | None]:
     top, bottom, left, right = box
     crop = img[top:bottom, left:right]
     h, w = crop.shape
-    f = BOX_SIZE / max(h, w)
+    f = min(float(side), BOX_SIZE) / max(h, w)
     sh, sw = max(1, round(h * f)), max(1, round(w * f))
     scaled = np.clip(resize(crop, sh, sw), 0.0, 1.0)
     peak = float(scaled.max())
@@ -127,147 +138,63 @@ def naive_resize(image: np.ndarray, size: int = MNIST_SIZE) -> np.ndarray:
 
 # ---------------------------------------------------------------------------- strokes
 
-
-def _as_points(strokes: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """Strokes as (K, 2) float64 arrays of (x, y); empty strokes dropped, pressure ignored.
-
-    Pressure is ignored on purpose: the model wants an even MNIST-like width, and a mouse
-    reports 0 or 1 for it.
-    """
-    out = []
-    for s in strokes or ():
-        a = np.asarray(s, dtype=np.float64)
-        if a.size == 0:
-            continue
-        a = a.reshape(-1, a.shape[-1]) if a.ndim > 1 else a.reshape(1, -1)
-        if a.shape[1] < 2:
-            raise ValueError(f"stroke points need (x, y[, pressure]) columns, got shape {a.shape}")
-        a = a[:, :2]
-        a = a[np.isfinite(a).all(axis=1)]
-        if len(a):
-            out.append(a)
-    return out
-
-
-def _segments(strokes: list[np.ndarray]) -> np.ndarray:
-    """(S, 4) array of x0, y0, x1, y1; a lone point is a zero-length segment (a dot)."""
-    segs = []
-    for pts in strokes:
-        a = pts if len(pts) > 1 else np.repeat(pts, 2, axis=0)
-        if len(a) > 2:
-            # Drop repeated points (zero-length segments add nothing but cost).
-            keep = np.ones(len(a), bool)
-            keep[1:] = np.any(np.abs(np.diff(a, axis=0)) > 1e-9, axis=1)
-            a = a[keep] if keep.sum() > 1 else a[:2]
-        segs.append(np.hstack([a[:-1, :2], a[1:, :2]]))
-    return np.concatenate(segs).astype(np.float64) if segs else np.zeros((0, 4))
-
-
-#: Segments whose window fits in this many pixels a side are rasterised together, in one
-#: vectorised pass (the app calls this on every mouse move); longer ones one at a time.
-_BATCH_WINDOW = 24
-
-
-def _rasterise(strokes: list[np.ndarray], h: int, w: int, width: float) -> np.ndarray:
-    """Anti-aliased round-capped polylines in pixel coordinates (pixel centres at i + 0.5).
-
-    Each pixel's ink is ``clip(width/2 + 0.5 - distance, 0, 1)``: a 1-px linear edge ramp.
-    Every segment covers its bounding window; windows are merged with max, which gives round
-    caps and joins for free.
-    """
-    out = np.zeros((h, w), np.float32)
-    reach = max(width, 0.0) / 2.0 + 0.5
-    seg = _segments(strokes)
-    if not len(seg):
-        return out
-    x0, y0, x1, y1 = seg.T
-    c0 = np.maximum(np.floor(np.minimum(x0, x1) - reach), 0).astype(np.int64)
-    c1 = np.minimum(np.ceil(np.maximum(x0, x1) + reach) + 1, w).astype(np.int64)
-    r0 = np.maximum(np.floor(np.minimum(y0, y1) - reach), 0).astype(np.int64)
-    r1 = np.minimum(np.ceil(np.maximum(y0, y1) + reach) + 1, h).astype(np.int64)
-    live = (c0 < c1) & (r0 < r1)
-    small = live & (c1 - c0 <= _BATCH_WINDOW) & (r1 - r0 <= _BATCH_WINDOW)
-    if small.any():
-        _cover_batch(out, seg[small], c0[small], c1[small], r0[small], r1[small], reach)
-    for k in np.flatnonzero(live & ~small):
-        cols = np.arange(c0[k], c1[k])[None, :]
-        rows = np.arange(r0[k], r1[k])[:, None]
-        cov = _coverage(seg[k], cols + 0.5, rows + 0.5, reach)
-        win = out[r0[k] : r1[k], c0[k] : c1[k]]
-        np.maximum(win, cov, out=win)
-    return out
-
-
-def _coverage(seg, px, py, reach):
-    """Ink of pixels centred at (px, py) for segment(s) ``seg`` (last axis x0, y0, x1, y1)."""
-    x0, y0, x1, y1 = (seg[..., i] for i in range(4))
-    dx, dy = x1 - x0, y1 - y0
-    ll = dx * dx + dy * dy
-    t = np.clip(((px - x0) * dx + (py - y0) * dy) / np.where(ll > 0, ll, 1.0), 0.0, 1.0)
-    t = np.where(ll > 0, t, 0.0)
-    d = np.hypot(px - (x0 + t * dx), py - (y0 + t * dy))
-    return np.clip(reach - d, 0.0, 1.0).astype(np.float32)
-
-
-def _cover_batch(out, seg, c0, c1, r0, r1, reach):
-    """All small segments at once: (S, W, W) windows, then one scatter-max into ``out``."""
-    side = _BATCH_WINDOW
-    cols = c0[:, None, None] + np.arange(side)[None, None, :]  # (S, 1, W)
-    rows = r0[:, None, None] + np.arange(side)[None, :, None]  # (S, W, 1)
-    s3 = seg[:, None, None, :]
-    cov = _coverage(s3, cols + 0.5, rows + 0.5, reach)  # (S, W, W)
-    inside = (cols < c1[:, None, None]) & (rows < r1[:, None, None])
-    idx = rows * out.shape[1] + cols
-    np.maximum.at(out.reshape(-1), idx[inside], cov[inside])
-
-
-def render_strokes(strokes: Sequence[np.ndarray], canvas_size: int, out_size: int,
-                   width: float) -> np.ndarray:
-    """Render canvas strokes into an (out_size, out_size) anti-aliased float32 ink image.
-
-    ``width`` is the stroke width in output pixels; a single point is a dot.
-    """
-    scale = out_size / float(canvas_size)
-    pts = [p * scale for p in _as_points(strokes)]
-    return _rasterise(pts, out_size, out_size, width)
-
-
 #: Supersampling factor of the stroke re-render (the digit's longest side is ~20 * K px).
 _RENDER_K = 4
+#: A drawing whose longest side is at least this share of the canvas fills the 20x20 box;
+#: a smaller one is drawn proportionally smaller, so a dot or a short tick stays small instead
+#: of being blown up into a blob or a bar (a digit is rarely under 15 % of the canvas).
+FULL_SIZE_FRACTION = 0.12
 
 
-def render_normalised(strokes: Sequence[np.ndarray]) -> np.ndarray | None:
-    """Re-render strokes so that after scaling into 20x20 the stroke is ~MNIST_STROKE wide.
+def box_side(strokes: Sequence[np.ndarray], canvas_size: float | None,
+             stroke: float = MNIST_STROKE) -> float:
+    """Side of the box (in 28x28 pixels, stroke included) the drawing gets in the model input.
 
-    The ink box's longest side will be 20*K px including the stroke width W = MNIST_STROKE*K,
-    so the points' extent L is scaled to 20*K - W. This is what makes the input independent of
-    the brush width and the digit size.
+    ``BOX_SIZE`` for a drawing of normal size (or without a canvas size), down to the stroke
+    width alone for a dot: linear in the drawing's size below ``FULL_SIZE_FRACTION``.
     """
-    pts = _as_points(strokes)
+    if not canvas_size:
+        return float(BOX_SIZE)
+    fill = min(1.0, extent(strokes) / (FULL_SIZE_FRACTION * float(canvas_size)))
+    return stroke + (BOX_SIZE - stroke) * fill
+
+
+def render_normalised(strokes: Sequence[np.ndarray], box: float = BOX_SIZE,
+                      stroke: float = MNIST_STROKE) -> np.ndarray | None:
+    """Re-render strokes so that once the ink is scaled to ``box`` px it is ``stroke`` px wide.
+
+    The ink box's longest side will be box*K px including the stroke width W = stroke*K, so
+    the points' extent L is scaled to box*K - W. This is what makes the input independent of
+    the brush width and of the digit's size on the canvas.
+    """
+    pts = as_points(strokes)
     if not pts:
         return None
     allp = np.concatenate(pts)
     lo, hi = allp.min(axis=0), allp.max(axis=0)
-    extent = float((hi - lo).max())
+    ext = float((hi - lo).max())
     k = _RENDER_K
-    stroke_w = MNIST_STROKE * k
-    target = BOX_SIZE * k - stroke_w
-    scale = target / extent if extent > 1e-9 else 1.0
+    stroke_w = stroke * k
+    target = max(box * k - stroke_w, 0.0)
+    scale = target / ext if ext > 1e-9 else 1.0
     margin = stroke_w / 2 + 2
     size_xy = np.ceil((hi - lo) * scale + 2 * margin).astype(int)
     moved = [(p - lo) * scale + margin for p in pts]
-    return _rasterise(moved, int(size_xy[1]), int(size_xy[0]), stroke_w)
+    return rasterise(moved, int(size_xy[1]), int(size_xy[0]), stroke_w)
 
 
-def strokes_to_mnist(strokes: Sequence[np.ndarray], canvas_size: int) -> np.ndarray | None:
+def strokes_to_mnist(strokes: Sequence[np.ndarray], canvas_size: int | None,
+                     stroke: float = MNIST_STROKE) -> np.ndarray | None:
     """Model input (28, 28) float32 from stroke point lists, MNIST-like width; None if empty.
 
-    ``canvas_size`` is accepted for symmetry with :func:`render_strokes`; the result does not
-    depend on it (the strokes are re-rendered relative to their own bounding box).
+    The strokes are re-rendered relative to their own bounding box, so the result does not
+    depend on the brush or on the digit's size, except that a drawing smaller than
+    ``FULL_SIZE_FRACTION`` of ``canvas_size`` stays that much smaller (a dot stays a dot).
+    ``canvas_size=None`` always fills the box. ``stroke``: the stroke width in 28x28 pixels.
     """
-    del canvas_size
-    img = render_normalised(strokes)
-    return None if img is None else to_mnist(img)
+    box = box_side(strokes, canvas_size, stroke)
+    img = render_normalised(strokes, box, stroke)
+    return None if img is None else _pipeline(img, box)["centred"]
 
 
 def preprocess_steps(image: np.ndarray | None = None, strokes: Sequence[np.ndarray] | None = None,
@@ -284,8 +211,9 @@ def preprocess_steps(image: np.ndarray | None = None, strokes: Sequence[np.ndarr
         raise ValueError("give an image or strokes")
     if image is None:
         image = render_strokes(strokes, canvas_size or 280, canvas_size or 280, 1.0)
-    rendered = render_normalised(strokes) if strokes is not None else None
-    steps = _pipeline(rendered if rendered is not None else image)
+    box = box_side(strokes, canvas_size) if strokes is not None else BOX_SIZE
+    rendered = render_normalised(strokes, box) if strokes is not None else None
+    steps = _pipeline(rendered if rendered is not None else image, box)
     steps["input"] = _check_image(image)
     steps["rendered"] = rendered
     steps["naive"] = naive_resize(image)

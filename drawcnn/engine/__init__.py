@@ -16,9 +16,10 @@ from ..errors import (
 )
 from . import runtime  # noqa: F401  (must configure Numba first)
 from .backends import get_backend, resolve_backend
-from .models import ARCHITECTURES, DEFAULT_ARCHITECTURE, Architecture, get_architecture
+from .models import Architecture
 from .network import LayerInfo, Network, build_network
 from .optim import SGD, Adam, Optimizer, make_optimizer
+from .presets import ARCHITECTURES, DEFAULT_ARCHITECTURE, get_architecture
 from .train import BatchInfo, EpochInfo, EvalResult, History, evaluate, fit
 from .weights import load_network, read_weights, save_network
 

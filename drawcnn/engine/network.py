@@ -16,7 +16,8 @@ import numpy as np
 from .backends import resolve_backend
 from .backends.base import Backend
 from .layers import DropoutLayer, Layer, make_layer
-from .models import Architecture, get_architecture, init_params
+from .models import Architecture, init_params
+from .presets import get_architecture
 
 
 @dataclass(frozen=True)

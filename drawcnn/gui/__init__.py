@@ -10,12 +10,16 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def create_window(weights: str | Path | None = None, *, settings_path: str | Path | None = None):
+def create_window(weights: str | Path | None = None, *, settings_path: str | Path | None = None,
+                  staged: bool = False):
     """The main window, ready to draw (not shown, no event loop). Needs a QApplication.
 
     ``weights``: a weights file (default: the network used last time while its file still
     opens, else the shipped default network, or an untrained one when none is shipped).
     ``settings_path``: an .ini file for remembered settings (tests).
+    ``staged``: return at once with the canvas and the docks' frames (no pyqtgraph, no
+    Numba imported yet); the network and the panels follow after the first paint, in the
+    event loop (``window.finished``; ``window.finish()`` forces it). What ``run_app`` does.
     """
     from .app import ensure_app
     from .main_window import MainWindow
@@ -24,8 +28,37 @@ def create_window(weights: str | Path | None = None, *, settings_path: str | Pat
 
     ensure_app()
     settings = Settings(settings_path)
+    if staged:  # the network loads (Numba imported) in a thread while the window is built
+        remembered = settings.get("weights")
+        return MainWindow(None, settings,
+                          load=in_background(lambda: load_startup(weights, remembered)))
     startup = load_startup(weights, remembered=settings.get("weights"))
     return MainWindow(startup, settings)
+
+
+def in_background(fn):
+    """Start ``fn()`` in a daemon thread now; the returned function waits for its result
+    (re-raising what it raised)."""
+    import threading
+
+    box: dict = {}
+
+    def run():
+        try:
+            box["result"] = fn()
+        except BaseException as exc:  # handed to the caller, raised there
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name="drawcnn-load", daemon=True)
+    thread.start()
+
+    def result():
+        thread.join()
+        if "error" in box:
+            raise box["error"]
+        return box["result"]
+
+    return result
 
 
 __all__ = ["create_window"]

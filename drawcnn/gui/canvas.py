@@ -13,7 +13,7 @@ itself (erasing inside strokes, smooth painting) is in ``ink.py``.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -165,8 +165,19 @@ class Canvas(QWidget):
         if (x - px) ** 2 + (y - py) ** 2 < MIN_SPACING ** 2:
             return
         self._current.append((x, y, pressure, self.brush_size))
-        self.update()
+        self.update(self._tail_rect())  # only the new piece of the stroke is repainted
         self.strokes_changed.emit()
+
+    def _tail_rect(self) -> QRect:
+        """Widget rectangle that a new last point changes: the stroke's path is smoothed
+        through segment midpoints, so only the span of the last three points moves."""
+        sq, s = self.square(), self._scale()
+        tail = self._current[-3:]
+        xs = [sq.left() + p[0] * s for p in tail]
+        ys = [sq.top() + p[1] * s for p in tail]
+        r = max(p[3] for p in tail) * s / 2 + 3  # half the pen, and the anti-aliased edge
+        return QRectF(min(xs) - r, min(ys) - r, max(xs) - min(xs) + 2 * r,
+                      max(ys) - min(ys) + 2 * r).toAlignedRect()
 
     def _end(self) -> None:
         if self._erasing:

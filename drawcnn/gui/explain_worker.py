@@ -9,13 +9,13 @@ that changed twice needs only the last explanation).
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from ..errors import DrawCNNError
-from .workers import bug_report, start_worker
+from .reporting import bug_report
+from .workers import ProgressThrottle, start_worker
 
 
 class ExplainJob(QObject):
@@ -27,13 +27,7 @@ class ExplainJob(QObject):
         super().__init__()
         self.fn = fn
         self.stop_event = stop_event
-        self._last = 0.0
-
-    def _progress(self, done: int, total: int) -> None:
-        now = time.perf_counter()
-        if now - self._last >= 0.05 or done >= total:  # ~20 Hz at most
-            self._last = now
-            self.progress.emit(int(done), int(total))
+        self._progress = ProgressThrottle(self.progress.emit)  # ~20 Hz at most
 
     @Slot()
     def run(self) -> None:

@@ -61,9 +61,10 @@ def paint_stroke(p: QPainter, pts: np.ndarray, s: float, sq: QRectF, ink: QColor
             p.drawPoint(QPointF(*xy[0]))
             return
         path = QPainterPath(QPointF(*xy[0]))
-        for i in range(1, len(xy) - 1):
-            mid = (xy[i] + xy[i + 1]) / 2
-            path.quadTo(QPointF(*xy[i]), QPointF(*mid))
+        quad = path.quadTo
+        mids = ((xy[1:-1] + xy[2:]) / 2).tolist()  # one NumPy pass, then plain floats
+        for (cx, cy), (mx, my) in zip(xy[1:-1].tolist(), mids, strict=True):
+            quad(cx, cy, mx, my)
         path.lineTo(QPointF(*xy[-1]))
         p.drawPath(path)
         return

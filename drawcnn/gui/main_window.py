@@ -8,7 +8,7 @@ arrives through the controller's ``error_occurred`` and is shown here (``show_er
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -24,15 +24,12 @@ from PySide6.QtWidgets import (
 from . import theme, weights_locator
 from .canvas import LOGICAL_SIZE, Canvas
 from .controller import Controller
-from .explain_docks import add_explain_docks
 from .menus import build_menus
-from .panels.edge_filters import EdgeFiltersPanel
-from .panels.feature_maps import FeatureMapsPanel
-from .panels.filters import FiltersPanel
-from .panels.input_view import InputView
-from .panels.probabilities import ProbabilitiesPanel
 from .settings import Settings
 from .side_windows import SideWindows
+
+# The panels (pyqtgraph) and the explain docks (the engine, Numba) are imported in
+# ``MainWindow.finish``: on a staged start that runs after the window is on screen.
 
 WEIGHTS_FILTER = "drawcnn weights (*.npz);;All files (*)"
 ONNX_FILTER = "ONNX model (*.onnx);;All files (*)"
@@ -41,12 +38,20 @@ BANNER_STYLE = ("background:#fff3cd; color:#664d03; padding:6px; border:1px soli
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, startup: weights_locator.Startup, settings: Settings | None = None):
+    """The main window. ``MainWindow(startup)`` builds everything at once. A staged start
+    (``MainWindow(None, settings, load=...)``, what ``run_app`` does) builds only the canvas
+    and the docks' frames, so the window can be shown at once; :meth:`finish` (after the
+    first paint) then loads the network (``load()`` -> Startup), imports pyqtgraph and fills
+    the docks. Strokes drawn meanwhile are read as soon as the network is warm."""
+
+    def __init__(self, startup: weights_locator.Startup | None,
+                 settings: Settings | None = None, *, load=None):
         super().__init__()
         self.setObjectName("main_window")
         self.setWindowTitle("Draw a digit")  # Qt appends the app's name: "… — drawcnn"
         self.settings = settings or Settings()
-        self.controller = Controller(startup.net, startup.path, self)
+        self.controller = Controller(startup.net if startup else None,
+                                     startup.path if startup else None, self)
         self.side = SideWindows(self)
         #: Hooks tests (or embedding code) may replace: never block on a modal file dialog.
         self.ask_open_path = self._ask_open_path
@@ -63,42 +68,97 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.canvas, 1)
         self.setCentralWidget(central)
 
-        self.probabilities = ProbabilitiesPanel()
-        self.input_view = InputView()
-        self.feature_maps = FeatureMapsPanel()
-        self.filters = FiltersPanel()
-        self.edge_filters = EdgeFiltersPanel()
         self.docks: dict[str, QDockWidget] = {}
         self._make_docks()
-        self.explain = add_explain_docks(self, self.controller)  # inspector, loss, why, max
         self.brush_slider = QSlider(Qt.Horizontal)
         self.brush_slider.setRange(4, 40)
         self.brush_slider.setFixedWidth(120)
         self.brush_slider.setToolTip("Brush size ( [ and ] )")
         self.brush_slider.valueChanged.connect(self._set_brush)
+        self._load_shell_settings()
+        self.finished = False
+        self._load = None
+        if startup is not None:
+            self.finish(startup)
+            return
+        self._load = load or (lambda: weights_locator.load_startup(
+            None, remembered=self.settings.get("weights")))
+        self.statusBar().showMessage("Loading the network…")
+        self.canvas.strokes_changed.connect(self._keep_strokes)
+        self.canvas.installEventFilter(self)  # finish after the first paint
+        QTimer.singleShot(250, self.finish)  # or soon anyway (a window never shown)
+
+    def eventFilter(self, obj, ev):
+        if obj is self.canvas and ev.type() == QEvent.Paint and not self.finished:
+            self.canvas.removeEventFilter(self)
+            QTimer.singleShot(0, self.finish)
+        return False
+
+    def _keep_strokes(self) -> None:
+        """Before the panels exist: hand the strokes to the controller (read once warm)."""
+        if not self.finished:
+            self.controller.set_strokes(self.canvas.strokes(), LOGICAL_SIZE)
+
+    def finish(self, startup: weights_locator.Startup | None = None) -> None:
+        """The network, the panels, the menus and the remembered layout (once)."""
+        if self.finished:
+            return
+        self.finished = True
+        if startup is None:
+            startup = self._load()
+            self.controller.set_network(startup.net, startup.path)
+        self.controller.start_warmup()  # Numba loads its kernels while the panels are built
+        from .app import configure_pyqtgraph
+
+        configure_pyqtgraph()
+        from .explain_docks import add_explain_docks
+        from .panels.edge_filters import EdgeFiltersPanel
+        from .panels.feature_maps import FeatureMapsPanel
+        from .panels.filters import FiltersPanel
+        from .panels.input_view import InputView
+        from .panels.probabilities import ProbabilitiesPanel
+
+        self.probabilities = ProbabilitiesPanel()
+        self.input_view = InputView()
+        self.feature_maps = FeatureMapsPanel()
+        self.filters = FiltersPanel()
+        self.edge_filters = EdgeFiltersPanel()
+        for key, widget in (("prediction", self.probabilities), ("input", self.input_view),
+                            ("feature_maps", self.feature_maps), ("filters", self.filters),
+                            ("edges", self.edge_filters)):
+            dock = self.docks[key]
+            placeholder = dock.widget()
+            dock.setWidget(widget)
+            widget.show()  # a widget set into a shown dock is not shown by itself
+            if placeholder is not None:
+                placeholder.deleteLater()
+        self.explain = add_explain_docks(self, self.controller)  # inspector, loss, why, max
         self.menus = build_menus(self)
         self.acts = self.menus.acts
         self.net_label = QLabel()
         self.statusBar().addPermanentWidget(self.net_label)
+        if self._load is not None:  # a staged start: the panels' wiring takes over
+            self.canvas.strokes_changed.disconnect(self._keep_strokes)
         self._wire()
         self._load_settings()
         self._on_weights_changed(self.controller.net, startup.warning)
-        self.probabilities.set_waiting("warming up…")
-        self.controller.start_warmup()
+        if not self.controller.ready:
+            self.probabilities.set_waiting("warming up…")
 
     # ------------------------------------------------------------------ layout
     def _make_docks(self) -> None:
         """Every dock of the window: made from one list, then arranged."""
         bottom, right = Qt.BottomDockWidgetArea, Qt.RightDockWidgetArea
-        for key, title, widget, area in (
-            ("prediction", "Prediction", self.probabilities, bottom),
-            ("input", "What the network sees", self.input_view, bottom),
-            ("feature_maps", "Feature maps", self.feature_maps, right),
-            ("filters", "Filters", self.filters, right),
-            ("edges", "Edge filters", self.edge_filters, right),
+        for key, title, area in (
+            ("prediction", "Prediction", bottom),
+            ("input", "What the network sees", bottom),
+            ("feature_maps", "Feature maps", right),
+            ("filters", "Filters", right),
+            ("edges", "Edge filters", right),
         ):
             dock = QDockWidget(title, self, objectName=f"dock_{key}")
-            dock.setWidget(widget)
+            # A frame now; its panel comes in ``finish`` (at once, or after the first paint).
+            dock.setWidget(QLabel("Loading…", alignment=Qt.AlignCenter))
             self.addDockWidget(area, dock)
             self.docks[key] = dock
         d = self.docks
@@ -225,16 +285,22 @@ class MainWindow(QMainWindow):
             self.settings.set("weights", weights_locator.remember_as(path))
 
     # ------------------------------------------------------------------ settings
-    def _load_settings(self) -> None:
+    def _load_shell_settings(self) -> None:
+        """What the window needs before it is shown: its size, brush and colours."""
         s = self.settings
         geo = s.get("geometry")
         if geo is not None:
             self.restoreGeometry(geo)
+        self.brush_slider.setValue(int(s.get("brush_size", 16, int)))
+        self._set_brush(self.brush_slider.value())
+        theme.style_window(self, theme.apply(s.get("theme", "system") or "system"))
+
+    def _load_settings(self) -> None:
+        """The rest, once every dock and panel exists."""
+        s = self.settings
         state = s.get("window_state")
         if state is not None:
             self.restoreState(state)
-        self.brush_slider.setValue(int(s.get("brush_size", 16, int)))
-        self._set_brush(self.brush_slider.value())
         self.feature_maps.prefer_layers(s.get_list("feature_map_layers"))
         self.feature_maps.per_channel_box.setChecked(s.get("per_channel", False, bool))
         name = s.get("theme", "system") or "system"
@@ -255,6 +321,7 @@ class MainWindow(QMainWindow):
         s.sync()
 
     def closeEvent(self, ev):
-        self.save_settings()
+        if self.finished:  # closed while loading: nothing the user changed to keep
+            self.save_settings()
         self.side.close_all()
         super().closeEvent(ev)

@@ -1,16 +1,21 @@
 """Light and dark themes (Fusion + palette) and colours for the pyqtgraph panels.
 
 "system" follows the platform's colour scheme where Qt reports one (Qt >= 6.5).
+Every widget with an ``apply_theme(background, foreground)`` method (the panels, the training
+curves) is restyled when the theme changes; widgets made later take the current colours from
+:func:`plot_colors` when they are built.
 """
 
 from __future__ import annotations
 
-import pyqtgraph as pg
+import sys
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
 _DEFAULT_PALETTE: QPalette | None = None
+_DARK = False  # the theme last applied
 
 
 def system_is_dark() -> bool:
@@ -54,7 +59,7 @@ def is_dark(name: str) -> bool:
 
 def apply(name: str) -> bool:
     """Apply 'system', 'light' or 'dark' to the running application; True when dark."""
-    global _DEFAULT_PALETTE
+    global _DEFAULT_PALETTE, _DARK
     app = QApplication.instance()
     if app is None:
         return is_dark(name)
@@ -66,9 +71,17 @@ def apply(name: str) -> bool:
         app.setPalette(light_palette())
     else:
         app.setPalette(_DEFAULT_PALETTE)
-    dark = is_dark(name)
-    pg.setConfigOptions(background=plot_background(dark), foreground=plot_foreground(dark))
+    dark = _DARK = is_dark(name)
+    if "pyqtgraph" in sys.modules:  # else app.configure_pyqtgraph does it when imported
+        configure_plots()
     return dark
+
+
+def configure_plots() -> None:
+    """pyqtgraph's default colours for the theme last applied (items made from now on)."""
+    import pyqtgraph as pg
+
+    pg.setConfigOptions(background=plot_background(_DARK), foreground=plot_foreground(_DARK))
 
 
 def plot_background(dark: bool) -> QColor:
@@ -79,11 +92,38 @@ def plot_foreground(dark: bool) -> QColor:
     return QColor(210, 210, 210) if dark else QColor(40, 40, 40)
 
 
+def plot_colors() -> tuple[QColor, QColor]:
+    """(background, foreground) for plots of the theme last applied (light before any)."""
+    return plot_background(_DARK), plot_foreground(_DARK)
+
+
+def style_plot(plot, background, foreground) -> None:
+    """Background, axes, axis titles, plot title and legend text of ``plot`` in these colours
+    (pyqtgraph takes its colours once, when an item is made: a theme change must repaint)."""
+    fg = QColor(foreground)
+    plot.setBackground(background)
+    item = plot.getPlotItem()
+    for name in ("left", "bottom"):
+        ax = item.getAxis(name)
+        ax.setPen(fg)
+        ax.setTextPen(fg)  # also the axis title
+    title = item.titleLabel
+    if title.text:
+        title.setText(title.text, color=fg.name())
+    if item.legend is not None:
+        item.legend.setLabelTextColor(fg)
+        for _, label in item.legend.items:
+            label.setText(label.text)  # setAttr alone does not redraw the text
+
+
 def style_window(w, dark: bool) -> None:
-    """Give the canvas and the plot panels colours that suit the theme."""
+    """Give the canvas and every themed panel under ``w`` colours that suit the theme."""
     bg, fg = plot_background(dark), plot_foreground(dark)
-    for panel in (w.probabilities, w.feature_maps, w.filters, w.edge_filters):
-        panel.apply_theme(bg, fg)
+    from PySide6.QtWidgets import QWidget
+
+    for panel in w.findChildren(QWidget):
+        if hasattr(panel, "apply_theme"):
+            panel.apply_theme(bg, fg)
     if dark:
         w.canvas.set_colors(QColor(18, 18, 20), QColor(245, 245, 240), QColor(90, 90, 96))
     else:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..training import DATASET_CHOICES, TrainConfig
+from .panels.help_texts import loss_exploded, lr_warning, too_high_message
 from .train_settings import TrainSettings
 from .train_view import TrainView, fmt_time
 from .workers import TrainWorker, start_worker
@@ -51,6 +52,8 @@ class TrainDialog(QDialog):
         self.log: list[str] = []  # signal names in arrival order (for tests and debugging)
         self._active = False
         self._progress_text = ""
+        self._exploded: float | None = None  # the loss that made us stop a run
+        self._fresh: dict[str, object] = {}  # arch -> a freshly initialised net (preview)
 
         self.form = TrainSettings(controller, self.store_getter, self.errors)
         self.view = TrainView(controller.net)
@@ -77,8 +80,10 @@ class TrainDialog(QDialog):
         self.close_btn.clicked.connect(self.close)
         self._layout()
         self.form.changed.connect(self._sync_buttons)
+        self.form.network_choice_changed.connect(self.preview_filters)
         controller.weights_changed.connect(self._on_weights_changed)
         self._sync_buttons()
+        self.preview_filters()
 
     def _layout(self) -> None:
         right = QVBoxLayout()
@@ -116,7 +121,23 @@ class TrainDialog(QDialog):
     def _on_weights_changed(self, net) -> None:
         self.form.network_changed(net, self.running)
         if not self.running and self.result is None:
-            self.view.show_filters(net, "The current network")
+            self.preview_filters()
+
+    def preview_filters(self) -> None:
+        """Show the first-layer filters the chosen run starts from: the current network's, or
+        those a fresh network of the chosen architecture is initialised with (same seed)."""
+        if self.running:
+            return
+        if self.form.start_box.currentData():
+            net = self.controller.net
+            self.view.preview(net, f"the current {net.arch.name}")
+            return
+        from ..engine import build_network
+
+        arch = self.form.arch_box.currentData()
+        if arch not in self._fresh:
+            self._fresh[arch] = build_network(arch, seed=TrainConfig().seed)
+        self.view.preview(self._fresh[arch], f"a new {arch}")
 
     def _sync_buttons(self) -> None:
         run = self.running
@@ -136,7 +157,10 @@ class TrainDialog(QDialog):
         cfg = cfg or self.config()
         self.result = None
         self.log = []
+        self._exploded = None
+        self._cfg = cfg
         self.view.reset(cfg.epochs)
+        self.progress.setRange(0, 1000)
         self.progress.setValue(0)
         self.progress.setFormat("loading data…")
         self.status.setText(f"Preparing {DATASET_CHOICES.get(cfg.dataset, cfg.dataset)}…")
@@ -172,7 +196,8 @@ class TrainDialog(QDialog):
 
     def _on_started(self, description: str) -> None:
         self.log.append("started")
-        self.status.setText(description)
+        reason = self.form.backend_reason  # said in plain words beside the backend choice
+        self.status.setText(description.replace(f" ({reason})", "") if reason else description)
 
     def _on_progress(self, info) -> None:
         self.log.append("progress")
@@ -184,19 +209,29 @@ class TrainDialog(QDialog):
             f" · loss {info.loss:.3f}")
         self.progress.setFormat(self._progress_text + paused)
         self.view.add_batch(info)
+        if self._exploded is None and loss_exploded(float(info.loss)):
+            # The loss blew up: the learning rate is too high. Stop now rather than let it
+            # run on for minutes at 1e14 (the engine itself only stops at NaN/inf).
+            self._exploded = float(info.loss)
+            self.worker.cancel()
+            self.status.setText(too_high_message(self._cfg.optimizer, self._cfg.lr,
+                                                 self._exploded))
 
     def _on_epoch(self, info) -> None:
         self.log.append("epoch")
         self.view.add_epoch(info)
 
     def _on_phase(self, text: str) -> None:
+        """A step after training (the test evaluation): a busy bar, not a bar stuck at 100%."""
         self.log.append("phase")
         self.status.setText(text)
+        self.progress.setRange(0, 0)
         self.progress.setFormat(text)
 
     def _on_error(self, message: str) -> None:
         self.log.append("errored")
         self._active = False
+        self.progress.setRange(0, 1000)
         self.progress.setFormat("failed")
         self.status.setText("Training could not run; the current network is unchanged.")
         self.errors.report("Training failed", message)
@@ -207,7 +242,19 @@ class TrainDialog(QDialog):
         self.log.append("finished")
         self._active = False
         self.result = res
-        if res.status == "completed":
+        self.progress.setRange(0, 1000)
+        cfg = self._cfg
+        if self._exploded is not None and res.status != "completed":
+            res.status = "diverged"  # stopped by us because the loss exploded
+        too_high = res.status == "diverged" and (
+            self._exploded is not None or lr_warning(cfg.optimizer, cfg.lr) is not None)
+        if too_high:
+            loss = self._exploded if self._exploded is not None else float("inf")
+            text = too_high_message(cfg.optimizer, cfg.lr, loss)
+            self.progress.setFormat("diverged: learning rate too high")
+            self.status.setText(f"<b style='color:#c0392b'>Training diverged</b>. {text}")
+            self.errors.report("Training diverged", text)
+        elif res.status == "completed":
             self.progress.setValue(1000)
             self.progress.setFormat("done")
             self.view.show_result(res)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from ..errors import DrawCNNError
 from ..training import TrainConfig
+from .panels.help_texts import lr_hint, lr_warning, plain_backend_reason
 from .panels.train_data import DataPanel
 
 BACKENDS = ("auto", "cpu", "cuda")
@@ -28,6 +29,7 @@ BACKENDS = ("auto", "cpu", "cuda")
 
 class TrainSettings(QGroupBox):
     changed = Signal()
+    network_choice_changed = Signal()  # architecture or start point: the filter preview follows
 
     def __init__(self, controller, store_getter, errors, parent=None):
         from ..engine import ARCHITECTURES
@@ -45,6 +47,8 @@ class TrainSettings(QGroupBox):
         self.start_box.addItem("scratch (random weights)", False)
         self.start_box.setCurrentIndex(1)
         self.start_box.currentIndexChanged.connect(self.sync_start_from)
+        self.arch_box.currentIndexChanged.connect(self.network_choice_changed)
+        self.start_box.currentIndexChanged.connect(self.network_choice_changed)
         self.data = DataPanel(store_getter, errors, self)
         self.data.changed.connect(self.changed)
         self.epochs = QSpinBox(minimum=1, maximum=200, value=3)
@@ -56,6 +60,12 @@ class TrainSettings(QGroupBox):
         self.opt_box.addItem("SGD + momentum", "sgd")
         self.opt_box.currentIndexChanged.connect(
             lambda: self.lr.setValue(0.001 if self.opt_box.currentData() == "adam" else 0.01))
+        self.lr_warning = QLabel()
+        self.lr_warning.setObjectName("lr_warning")
+        self.lr_warning.setWordWrap(True)
+        self.lr_warning.setStyleSheet("color: #c0392b;")
+        self.lr.valueChanged.connect(self._check_lr)
+        self.opt_box.currentIndexChanged.connect(self._check_lr)
         self.augment = QCheckBox("shift, rotate, scale, stroke width")
         self.augment.setChecked(True)
         self.backend_box = QComboBox()
@@ -72,6 +82,7 @@ class TrainSettings(QGroupBox):
         form.addRow("Batch size", self.batch)
         form.addRow("Optimizer", self.opt_box)
         form.addRow("Learning rate", self.lr)
+        form.addRow(self.lr_warning)
         form.addRow("Augmentation", self.augment)
         form.addRow("Backend", self.backend_box)
         form.addRow(self.backend_label)
@@ -83,6 +94,15 @@ class TrainSettings(QGroupBox):
         self.setMaximumWidth(420)
         self._resolve_backend()
         self.sync_start_from()
+        self._check_lr()
+
+    def _check_lr(self, *_) -> None:
+        """Say so, with the range that works, when the learning rate will likely diverge."""
+        opt = self.opt_box.currentData()
+        warning = lr_warning(opt, self.lr.value())
+        self.lr.setToolTip(lr_hint(opt))
+        self.lr_warning.setText(f"<small>{warning}</small>" if warning else "")
+        self.lr_warning.setVisible(bool(warning))
 
     def ready(self) -> bool:
         """A run can start: the backend can run here and the data is on disk."""
@@ -127,8 +147,13 @@ class TrainSettings(QGroupBox):
         try:
             choice = resolve_backend(name)
         except DrawCNNError as exc:  # BackendUnavailable: say why, refuse to start
-            text, self.backend_ok = f"<b>{name} is not available</b>: {exc}", False
+            raw, self.backend_ok = str(exc), False
+            text = plain_backend_reason(name, raw, False)
         else:
-            text, self.backend_ok = f"Runs on <b>{choice.name}</b>: {choice.reason}", True
+            raw, self.backend_ok = choice.reason, True
+            text = plain_backend_reason(choice.name, raw, True)
+        # In plain words once, here; the driver's own text only on hover, for those who ask.
+        self.backend_reason = raw
         self.backend_label.setText(f"<small>{text}</small>")
+        self.backend_label.setToolTip(raw if text.find(raw) < 0 else "")
         self.changed.emit()

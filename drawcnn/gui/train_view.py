@@ -54,11 +54,12 @@ class TrainView(QWidget):
         super().__init__(parent)
         self.curves = TrainingCurves()
         self.filters = FilterView()
-        self.filters.set_filters(first_conv(net), "The current network")
+        self.filters.set_before(first_conv(net), f"the current {net.arch.name}")
+        self.filters.clear_after()
         top = QWidget()
         tl = QHBoxLayout(top)
         tl.setContentsMargins(0, 0, 0, 0)
-        tl.addWidget(self.curves, 5)
+        tl.addWidget(self.curves, 3)
         tl.addWidget(self.filters, 2)
         self.summary = QLabel(PLACEHOLDER)
         self.summary.setObjectName("train_summary")
@@ -76,29 +77,40 @@ class TrainView(QWidget):
         split = QSplitter(Qt.Vertical)
         split.addWidget(top)
         split.addWidget(bottom)
-        split.setSizes([330, 400])
+        self.split = split
+        self._sizes(False)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(split)
 
+    def _sizes(self, result: bool) -> None:
+        """Until a result exists the curves and filters get the room (no empty half)."""
+        self.split.setSizes([330, 400] if result else [700, 40])
+
     def reset(self, epochs: int) -> None:
+        self._sizes(False)
         self.curves.reset(epochs)
         self.confusion.setVisible(False)
         self.summary.setText(PLACEHOLDER)
+        self.filters.clear_after()
 
-    def show_filters(self, net, title: str) -> None:
-        self.filters.set_filters(first_conv(net), title)
+    def preview(self, net, source: str) -> None:
+        """The filters a run would start from (``net``: the current or a freshly built one,
+        ``source`` says which)."""
+        self.filters.set_before(first_conv(net), source)
+        self.filters.clear_after()
 
     def add_batch(self, info) -> None:
         self.curves.add_batch(info)
-        self.filters.set_filters(info.filters, "Learning")
+        self.filters.set_filters(info.filters, "live, while training", label="Learning")
 
     def add_epoch(self, info) -> None:
         self.curves.add_epoch(info)
 
     def show_result(self, res) -> None:
+        self._sizes(True)
         self.summary.setText(result_text(res))
         self.confusion.setVisible(True)
         self.confusion.set_result(res.test.confusion, res.test.predictions, res.x_test,
                                   res.y_test, res.class_names)
-        self.show_filters(res.net, "After training")
+        self.filters.set_filters(first_conv(res.net), "after training", label="After")

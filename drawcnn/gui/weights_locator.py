@@ -7,7 +7,6 @@ says so in the window.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,7 +91,7 @@ def load_startup(weights: str | Path | None = None,
     files of killed saves next to the weights are cleaned up on the way."""
     from ..atomic import clean_stale_temps
     from ..engine import load_network
-    from ..errors import DrawCNNError
+    from ..errors import DrawCNNError, print_error
 
     if weights is None and remembered:
         remembered = str(remembered)
@@ -125,10 +124,9 @@ def load_startup(weights: str | Path | None = None,
         except DrawCNNError:
             pass
         else:
-            print(f"drawcnn: {problem}; opening the default {default.stem} network instead",
-                  file=sys.stderr)
+            print_error(f"{problem}; opening the default {default.stem} network instead")
             return Startup(net, default, f"{problem}\nOpened the default network "
                                          f"({default.name}) instead.")
-    print(f"drawcnn: {problem}; starting with an untrained network", file=sys.stderr)
+    print_error(f"{problem}; starting with an untrained network")
     return Startup(fresh_network(), None, f"{problem}\nStarted with an untrained network "
                                           "instead.")

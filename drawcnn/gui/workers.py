@@ -64,6 +64,22 @@ class TrainWorker(QObject):
                                         callbacks, self.stop_event, self.pause_event))
 
 
+class ProgressThrottle:
+    """``throttle(done, total)`` calls ``emit(done, total)`` at most every ``interval``
+    seconds, and always for the last step: a queued signal per byte or per step would flood
+    the GUI thread's event queue."""
+
+    def __init__(self, emit, interval: float = 0.05):
+        self.emit, self.interval = emit, interval
+        self._last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if now - self._last >= self.interval or done >= total:
+            self._last = now
+            self.emit(int(done), int(total))
+
+
 class DownloadWorker(QObject):
     """Fetches a dataset (``load_dataset(..., download=True)``) with progress and cancel."""
 
@@ -75,16 +91,10 @@ class DownloadWorker(QObject):
         super().__init__()
         self.name, self.data_dir = name, data_dir
         self.stop_event = threading.Event()
-        self._last = 0.0
+        self._progress = ProgressThrottle(self.progress.emit)
 
     def cancel(self) -> None:
         self.stop_event.set()
-
-    def _progress(self, done: int, total: int) -> None:
-        now = time.perf_counter()
-        if now - self._last >= 0.05 or done >= total:
-            self._last = now
-            self.progress.emit(int(done), int(total))
 
     @Slot()
     def run(self) -> None:

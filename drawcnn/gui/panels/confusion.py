@@ -3,16 +3,18 @@
 Rows are the true classes, columns the predicted ones. Off-diagonal cells are tinted red by
 how many images ended up there, the diagonal green by the class accuracy. Clicking a cell
 fills the strip below with those images (up to ``MAX_SHOWN``), each labelled with the
-network's guess, so the user sees *which* 4s became 9s.
+network's guess, so the user sees *which* 4s became 9s. The axes are titled ("true" down the
+side, "predicted" along the top).
 """
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QIcon, QImage, QPixmap
+from PySide6.QtGui import QBrush, QColor, QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QGridLayout,
     QHeaderView,
     QLabel,
     QListWidget,
@@ -23,7 +25,29 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .help import HelpButton
+
 MAX_SHOWN = 200
+
+
+class VerticalLabel(QLabel):
+    """A label whose text runs bottom to top (an axis title beside a table)."""
+
+    def paintEvent(self, _ev):
+        p = QPainter(self)
+        p.setPen(self.palette().windowText().color())
+        p.setFont(self.font())
+        p.translate(0, self.height())
+        p.rotate(-90)
+        p.drawText(0, 0, self.height(), self.width(), Qt.AlignCenter, self.text())
+        p.end()
+
+    def sizeHint(self):
+        s = super().sizeHint()
+        return QSize(s.height(), s.width())
+
+    def minimumSizeHint(self):
+        return self.sizeHint()
 
 
 def image_pixmap(img: np.ndarray, size: int = 56) -> QPixmap:
@@ -73,9 +97,24 @@ class ConfusionView(QWidget):
         self.thumbs = thumbnail_list(42)
         self.thumbs.setObjectName("confusion_images")
         self.thumbs.setMinimumHeight(80)
+        bold = self.font()
+        bold.setBold(True)
+        self.predicted_title = QLabel("predicted")
+        self.true_title = VerticalLabel("true")
+        for t in (self.predicted_title, self.true_title):
+            t.setObjectName("confusion_axis")
+            t.setFont(bold)
+            t.setAlignment(Qt.AlignCenter)
+        self.help_button = HelpButton("confusion")
+        grid = QGridLayout()
+        grid.setSpacing(2)
+        grid.addWidget(self.predicted_title, 0, 1)
+        grid.addWidget(self.help_button, 0, 0)
+        grid.addWidget(self.true_title, 1, 0)
+        grid.addWidget(self.table, 1, 1)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.table, 3)
+        lay.addLayout(grid, 3)
         lay.addWidget(self.caption)
         lay.addWidget(self.thumbs, 2)
 

@@ -22,10 +22,7 @@ def heat(a: np.ndarray, levels=None, diverging: bool | None = None) -> np.ndarra
     auto, signed = viz.auto_levels(a)
     diverging = signed if diverging is None else diverging
     if levels is None:
-        levels = auto
-        if diverging and not signed:
-            m = max(abs(levels[1]), 1e-6)
-            levels = (-m, m)
+        levels = viz.symmetric_levels(a) if diverging else auto
     return viz.colorize(a, levels, DIVERGING if diverging else SEQUENTIAL)
 
 

@@ -1,14 +1,15 @@
 """Every layer's output for the current drawing, updated live while drawing.
 
-Each layer is ONE mosaic ImageItem of its channels (1 px separators) with its name and shape;
-dense layers are heat strips. The user picks which layers to show from the "Layers" menu.
+Each layer is ONE mosaic ImageItem of its channels (1 px separators) with its name, shape and
+colour bar; dense layers are heat strips, the ten-class output strip labelled with its digits.
+The user picks which layers to show from the "Layers" menu.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -22,16 +23,23 @@ from PySide6.QtWidgets import (
 )
 
 from . import viz
+from .help import HelpButton
+from .help_texts import DIVERGING_LEGEND, SEQUENTIAL_LEGEND
 from .mosaic import MosaicItem, on_screen
 
 HIDDEN_BY_DEFAULT = ("flatten", "dropout")
 MAX_ROW_HEIGHT = 240
 MIN_ROW_HEIGHT = 22
-TITLE_HEIGHT = 20
+TITLE_HEIGHT = MosaicItem.HEADER_HEIGHT  # the title row: name, shape and colour bar
 
 
 def shape_text(shape) -> str:
     return "×".join(str(int(s)) for s in shape)
+
+
+def class_strip(layers, name: str, n_classes: int = 10) -> bool:
+    """True for the network's output strip (the last layer, ``n_classes`` wide: the logits)."""
+    return bool(layers) and layers[-1][0] == name and tuple(layers[-1][2]) == (n_classes,)
 
 
 def index_mosaic(shape) -> np.ndarray:
@@ -68,11 +76,18 @@ class FeatureMapsPanel(QWidget):
         self.per_channel_box.setToolTip("Normalise every channel on its own (shows weak maps)")
         self.per_channel_box.toggled.connect(self._set_per_channel)
         self.info = QLabel("")
+        self.help_button = HelpButton("feature_maps")
         bar = QHBoxLayout()
         bar.addWidget(self.layers_button)
         bar.addWidget(self.per_channel_box)
         bar.addStretch(1)
         bar.addWidget(self.info)
+        bar.addWidget(self.help_button)
+        self.legend = QLabel(f"<small>Colours: {DIVERGING_LEGEND} (convolution, dense); "
+                             f"{SEQUENTIAL_LEGEND} (after ReLU, pooling). The bar by each "
+                             "layer gives its scale.</small>")
+        self.legend.setObjectName("feature_maps_legend")
+        self.legend.setWordWrap(True)
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.ci.setContentsMargins(2, 2, 2, 2)
@@ -83,9 +98,13 @@ class FeatureMapsPanel(QWidget):
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.scroll.setWidget(self.graphics)
         self.scroll.verticalScrollBar().valueChanged.connect(lambda _: self._show(True))
+        # Row heights follow the viewport's width, which settles after this panel's resize
+        self.scroll.viewport().installEventFilter(self)
+        self._fit_width = 0
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addLayout(bar)
+        lay.addWidget(self.legend)
         lay.addWidget(self.scroll, 1)
 
     # ------------------------------------------------------------------ layers
@@ -158,6 +177,11 @@ class FeatureMapsPanel(QWidget):
             item = MosaicItem(self.graphics.ci, 2 * i, f"<b>{name}</b> {shape_text(shapes[name])}")
             if self._fg is not None:
                 item.set_title_color(self._fg)
+            if class_strip(self._layers, name):  # the logits: label each cell with its digit
+                n = shapes[name][0]
+                item.set_captions([str(d) for d in range(n)], [(d + 0.5, 0.5) for d in range(n)])
+                item.set_title(f"<b>{name}</b> {shape_text(shapes[name])}: one score (logit) "
+                               "per digit")
             self._items[name] = item
         self.info.setText(f"{len(self._visible)} of {len(self._layers)} layers")
         self._show()
@@ -211,8 +235,16 @@ class FeatureMapsPanel(QWidget):
         if relayout:
             self._fit_heights()
 
+    def eventFilter(self, obj, ev):
+        if (ev.type() == QEvent.Resize and obj is self.scroll.viewport()
+                and obj.width() != self._fit_width):
+            self._fit_heights()
+            self._show(only_stale=True)
+        return False
+
     def _fit_heights(self) -> None:
-        width = max(self.scroll.viewport().width() - 8, 100)
+        self._fit_width = self.scroll.viewport().width()
+        width = max(self._fit_width - 8, 100)
         layout = self.graphics.ci.layout
         total = 4
         for i, item in enumerate(self._items.values()):

@@ -12,6 +12,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QWidget
 
+from .help import HelpButton
+
 STAGES = (
     ("input", "as drawn"),
     ("rendered", "MNIST width"),
@@ -24,13 +26,21 @@ STAGES = (
 
 def to_qimage(img: np.ndarray, dark_ink: bool = False) -> QImage:
     """(H, W) float ink in [0,1] -> 8-bit grayscale QImage (white ink on black, like MNIST)."""
-    a = np.clip(np.nan_to_num(np.asarray(img, dtype=np.float32)), 0, 1)
+    a = np.asarray(img, dtype=np.float32)
+    if not np.isfinite(a).all():  # rare: the careful, slower way
+        a = np.nan_to_num(a)
+    a = np.clip(a, 0, 1)
     if dark_ink:
         a = 1.0 - a
     g = np.ascontiguousarray((a * 255).astype(np.uint8))
     h, w = g.shape
-    qimg = QImage(g.data, w, h, w, QImage.Format_Grayscale8)
+    qimg = QImage(g.data, w, h, w, _GRAY8)
     return qimg.copy()  # own the buffer
+
+
+# Qt enums looked up once (each PySide6 enum attribute access costs microseconds per frame).
+_GRAY8 = QImage.Format_Grayscale8
+_FAST, _SMOOTH, _KEEP = Qt.FastTransformation, Qt.SmoothTransformation, Qt.KeepAspectRatio
 
 
 class InputView(QWidget):
@@ -61,19 +71,25 @@ class InputView(QWidget):
             lay.addWidget(img, 0, col)
             lay.addWidget(cap, 1, col)
             self.images[key] = img
+        self.help_button = HelpButton("input_view")
+        lay.addWidget(self.help_button, 0, len(STAGES), Qt.AlignTop)
         self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)
 
     def set_steps(self, steps: dict | None) -> None:
         steps = steps or {}
         for key, label in self.images.items():
             img = steps.get(key)
+            prev = self.current.get(key)
             self.current[key] = img
             if img is None:
-                label.clear()
+                if prev is not None:
+                    label.clear()
                 continue
+            if prev is not None and prev.shape == img.shape and np.array_equal(prev, img):
+                continue  # this stage did not change: no new pixmap, no repaint
             h, w = img.shape
             scale = self.thumb / max(h, w)
-            pix = QPixmap.fromImage(to_qimage(img))
-            mode = Qt.FastTransformation if max(h, w) <= 40 else Qt.SmoothTransformation
-            label.setPixmap(pix.scaled(max(1, round(w * scale)), max(1, round(h * scale)),
-                                       Qt.KeepAspectRatio, mode))
+            mode = _FAST if max(h, w) <= 40 else _SMOOTH
+            small = to_qimage(img).scaled(max(1, round(w * scale)), max(1, round(h * scale)),
+                                          _KEEP, mode)
+            label.setPixmap(QPixmap.fromImage(small))

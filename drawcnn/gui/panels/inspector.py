@@ -81,12 +81,21 @@ class NeuronInspector(QWidget):
         """The current network, model input (28, 28) and activations (None: blank canvas)."""
         self.net, self.image, self._act_list = net, image, activations
         self.acts = None if activations is None else dict(activations)
-        if self.selection is not None and self.selection[0] not in (self.acts or {}):
-            self.selection = None
+        if self.selection is not None and not self._fits(*self.selection):
+            self.selection = None  # a network swap: that layer or cell is gone
         self.refresh()
 
+    def _fits(self, layer: str, index: tuple[int, ...]) -> bool:
+        out = (self.acts or {}).get(layer)
+        if out is None:
+            return False
+        shape = out.shape[1:]
+        return len(index) == len(shape) and all(0 <= v < n for v, n in zip(index, shape))
+
     def inspect(self, layer: str, index) -> None:
-        self.selection = (layer, tuple(int(v) for v in index))
+        selection = (layer, tuple(int(v) for v in index))
+        if self.acts is None or self._fits(*selection):  # checked again by set_context
+            self.selection = selection
         self.refresh()
 
     def refresh(self) -> None:
@@ -99,13 +108,8 @@ class NeuronInspector(QWidget):
                     img.clear()
             return
         layer, index = self.selection
-        try:
-            self.trace = explain.neuron(self.net, self.image[None, None], layer, index,
-                                        self._act_list)
-        except ValueError as exc:  # a stale selection after a network swap
-            self.trace = None
-            self.text.setPlainText(str(exc))
-            return
+        self.trace = explain.neuron(self.net, self.image[None, None], layer, index,
+                                    self._act_list)
         self._render(self.trace)
 
     # ------------------------------------------------------------------ drawing

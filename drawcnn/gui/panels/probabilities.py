@@ -1,4 +1,5 @@
-"""Live prediction: the top guess, large, with its confidence, and bars for all ten digits."""
+"""Live prediction: the top guess, large, with its confidence, and bars for all ten digits,
+each with its value. A value's text is set only when its rounded percentage changes."""
 
 from __future__ import annotations
 
@@ -6,7 +7,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from .. import theme
+from .help import HelpButton
+from .mosaic import Labels
 
 #: Below this top probability the guess is shown as unsure (a scribble is not a digit).
 UNSURE = 0.6
@@ -22,6 +27,15 @@ def describe(probs: np.ndarray | None) -> tuple[str, str]:
         second = int(np.argsort(probs)[-2])
         return f"{k}?", f"Not sure: {p:.0%} ({second}: {float(probs[second]):.0%})"
     return str(k), (">99.9% confident" if p > 0.999 else f"{p:.1%} confident")
+
+
+def bar_label(p: float) -> str:
+    """The text over a bar: whole percent, '<1%' for a sliver, nothing for ~0."""
+    if p < 0.001:
+        return ""
+    if p < 0.01:
+        return "<1%"
+    return f"{p:.0%}"
 
 
 class ProbabilitiesPanel(QWidget):
@@ -45,20 +59,32 @@ class ProbabilitiesPanel(QWidget):
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(False, False)
         self.plot.hideButtons()
-        self.plot.setYRange(0, 1, padding=0.02)
+        self.plot.setYRange(0, 1.16, padding=0.02)  # room for the value over a full bar
         self.plot.setXRange(-0.6, 9.6, padding=0)
         self.plot.setMinimumHeight(140)
         self.plot.setMinimumWidth(280)
         ax = self.plot.getAxis("bottom")
         ax.setTicks([[(i, str(i)) for i in range(10)]])
         self.plot.getAxis("left").setTicks([[(0, "0"), (0.5, "50%"), (1, "100%")]])
+        self.plot.setLabel("bottom", "digit")
+        self.plot.setLabel("left", "probability")
         self.plot.showGrid(y=True, alpha=0.2)
         self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7)
         self.plot.addItem(self.bars)
+        self.values = Labels(anchor=(0.5, 1.0), color=theme.plot_colors()[1])
+        self.values.set_labels([""] * 10, [(i, 0.0) for i in range(10)])
+        self.plot.addItem(self.values)
+        self._shown = [("", 0.0)] * 10
+        self.help_button = HelpButton("probabilities")
         self._base = QColor("#7f8fa6")
         self._top = QColor("#e1553d")
+        self._declined = QColor("#4f5866")  # the closest digit when the network names none
+        self._top_key: tuple | None = None  # (top bar, declined) of the brushes now set
+        for name in ("left", "bottom"):  # the grid and ticks are redrawn from a pixmap
+            self.plot.getAxis(name).setCacheMode(QGraphicsItem.DeviceCoordinateCache)
 
         top = QVBoxLayout()
+        top.addWidget(self.help_button, 0, Qt.AlignLeft)
         top.addWidget(self.digit)
         top.addWidget(self.caption)
         lay = QHBoxLayout(self)
@@ -70,30 +96,44 @@ class ProbabilitiesPanel(QWidget):
         self.digit.setText("…")
         self.caption.setText(text)
 
-    def set_probabilities(self, probs: np.ndarray | None) -> None:
+    def set_probabilities(self, probs: np.ndarray | None, declined: bool = False) -> None:
+        """Bars for ``probs``; the top bar is red, or dark grey when the reading ``declined``
+        to name a digit (the probabilities stay the network's own)."""
         self.probabilities = None if probs is None else np.asarray(probs)
         big, caption = describe(self.probabilities)
         self.digit.setText(big)
         self.caption.setText(caption)
         heights = np.zeros(10) if probs is None else np.asarray(probs, dtype=float)
-        brushes = [self._base] * 10
-        if probs is not None:
-            brushes[int(np.argmax(heights))] = self._top
-        self.bars.setOpts(height=heights, brushes=brushes)
+        top = None if probs is None else int(np.argmax(heights))
+        if (top, declined) != self._top_key:  # new brushes only when they change (costly)
+            self._top_key = (top, declined)
+            brushes = [self._base] * 10
+            if top is not None:
+                brushes[top] = self._declined if declined else self._top
+            self.bars.setOpts(height=heights, brushes=brushes)
+        else:
+            self.bars.setOpts(height=heights)
+        shown = [(bar_label(float(p)), round(float(p), 2)) for p in heights]
+        if shown != self._shown:  # one repaint of all ten values, only when one changed
+            self._shown = shown
+            self.values.set_labels([t for t, _ in shown],
+                                   [(i, y if t else 0.0) for i, (t, y) in enumerate(shown)])
+
+    def value_texts(self) -> list[str]:
+        return list(self.values.texts)
 
     def apply_theme(self, background: QColor, foreground: QColor) -> None:
-        self.plot.setBackground(background)
-        for name in ("left", "bottom"):
-            ax = self.plot.getAxis(name)
-            ax.setPen(foreground)
-            ax.setTextPen(foreground)
+        theme.style_plot(self.plot, background, foreground)
+        self.values.set_color(foreground)
 
     def set_reading(self, reading) -> None:
         """Show a ``reading.Reading``: its digit; "not a digit" with the closest one greyed
         when the network declines to name one; "Nothing drawn" for an empty canvas."""
         drawn = reading is not None and reading.model_input is not None
-        self.set_probabilities(reading.probabilities if drawn else None)
-        self.digit.setStyleSheet("")
+        self.set_probabilities(reading.probabilities if drawn else None,
+                               declined=drawn and reading.digit is None)
+        if self.digit.styleSheet():  # re-polishing the label costs, even for ""
+            self.digit.setStyleSheet("")
         self.digit.setToolTip("")
         if reading is None or reading.digit is not None:
             return

@@ -1,16 +1,22 @@
-"""Live training curves (loss, accuracy; train and validation) and the first-layer filters.
+"""Live training curves (loss, accuracy; train and validation) and the first-layer filters,
+before training and as they learn, side by side.
 
 The x axis counts epochs (1.5 = half-way through epoch 2). The training curves are the running
-means the engine reports during each epoch; validation is one point per finished epoch.
+means the engine reports during each epoch; validation is one point per finished epoch. Both
+views take the theme's colours when made and again on each theme change (``apply_theme``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from .. import theme
 from . import viz
+from .help import HelpButton
+from .help_texts import DIVERGING_LEGEND
 from .mosaic import MosaicItem
 
 TRAIN_PEN = pg.mkPen("#1f77b4", width=2)
@@ -19,7 +25,6 @@ VAL_PEN = pg.mkPen("#ff7f0e", width=2)
 
 def _plot(title: str, ylabel: str, legend_at=(-8, 8)) -> pg.PlotWidget:
     w = pg.PlotWidget()
-    w.setBackground("w")
     item = w.getPlotItem()
     item.setTitle(title, size="10pt")
     item.setLabel("bottom", "epoch")
@@ -45,11 +50,22 @@ class TrainingCurves(QWidget):
             self.curves[f"val_{key}"] = pi.plot([], [], pen=VAL_PEN, name="validation",
                                                 symbol="o", symbolSize=7,
                                                 symbolBrush="#ff7f0e", symbolPen=None)
+        self.help_button = HelpButton("training_curves", self)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.loss_plot)
         lay.addWidget(self.acc_plot)
+        self.apply_theme(*theme.plot_colors())
         self.reset()
+
+    def resizeEvent(self, ev):
+        super().resizeEvent(ev)
+        self.help_button.move(2, 2)  # over the loss plot's top-left corner
+        self.help_button.raise_()
+
+    def apply_theme(self, background, foreground) -> None:
+        for plot in (self.loss_plot, self.acc_plot):
+            theme.style_plot(plot, background, foreground)
 
     def reset(self, epochs: int = 1) -> None:
         """Empty curves, axes fixed to the run's length. Ranges are set by hand, not
@@ -102,41 +118,103 @@ class TrainingCurves(QWidget):
             self._append("val_acc", info.epoch, 100.0 * info.val_accuracy)
 
 
+def first_layer_kernels(w) -> np.ndarray | None:
+    """(F, k, k) kernels to show from (F, C, k, k) first-layer weights (the first channel)."""
+    return None if w is None else np.asarray(w)[:, 0]
+
+
 class FilterView(QWidget):
-    """The first conv layer's filters, redrawn as training changes them."""
+    """The first conv layer's filters: where training starts from (left) and as training
+    changes them (right), each with its colour bar. The tiles fill the space they have."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("live_filters")
         self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setBackground("w")
-        self.item = MosaicItem(self.graphics.ci, 0, "First-layer filters")
-        self.item.set_title_color("#222")
+        self.graphics.ci.setContentsMargins(2, 2, 2, 2)
+        self.graphics.ci.setSpacing(6)
+        self.before = MosaicItem(self.graphics.ci, 0, "<b>Before</b>", col=0, bar_width=96)
+        self.item = MosaicItem(self.graphics.ci, 0, "<i>Learning</i>", col=1, bar_width=96)
+        self.source = "the network"
         self.note = QLabel("")
         self.note.setObjectName("live_filters_note")
         self.note.setWordWrap(True)
+        self.help_button = HelpButton("live_filters")
         self.updates = 0
         self.last: np.ndarray | None = None
+        self.first: np.ndarray | None = None
+        self._cols = 0
+        bar = QHBoxLayout()
+        self.title = QLabel("<b>First-layer filters</b>")
+        bar.addWidget(self.title, 1)
+        bar.addWidget(self.help_button, 0, Qt.AlignRight)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(bar)
         lay.addWidget(self.graphics, 1)
         lay.addWidget(self.note)
-        self.setMinimumSize(200, 150)
+        self.setMinimumSize(240, 150)
+        self.apply_theme(*theme.plot_colors())
 
-    def set_filters(self, w: np.ndarray | None, note: str = "") -> None:
-        """``w``: (F, C, k, k) first-layer weights (the first input channel is shown)."""
+    def _grid_cols(self, n: int, k: int) -> int:
+        w = max(self.graphics.width() / 2 - 12, 40)
+        h = max(self.graphics.height() - 30, 40)
+        return viz.fill_grid(n, w / (k + 1), h / (k + 1))[1]
+
+    def _draw(self, item: MosaicItem, kernels: np.ndarray | None) -> None:
+        if kernels is None:
+            item.set_data(None)
+            return
+        item.show_image(viz.tile(kernels, cols=self._grid_cols(len(kernels), kernels.shape[-1])),
+                        viz.symmetric_levels(kernels), True)
+
+    def set_before(self, w: np.ndarray | None, source: str = "the network") -> None:
+        """The filters a run starts from: ``w`` (F, C, k, k) of ``source`` ("a new lenet")."""
+        self.first = first_layer_kernels(w)
+        self.source = source
+        self._draw(self.before, self.first)
+        self._title()
+
+    def clear_after(self) -> None:
+        self.last = None
+        self.item.set_title("<i>Learning</i>")
+        self.item.set_data(None)
+        self.note.setText(f"<small>{DIVERGING_LEGEND}. Training changes them: watch them "
+                          "turn from noise into edge and blob detectors on the right.</small>")
+
+    def set_filters(self, w: np.ndarray | None, note: str = "", label: str = "Learning") -> None:
+        """The filters as training leaves them: ``w`` (F, C, k, k), first input channel shown."""
         if w is None:
             self.item.set_data(None)
             return
-        kernels = np.asarray(w)[:, 0]
+        kernels = first_layer_kernels(w)
         self.last = kernels
         self.updates += 1
-        k = kernels.shape[-1]
-        title = f"First-layer filters ({len(kernels)}, {k}×{k})"
-        if title != self.item._title_text:
-            self.item.set_title(title)
-        text = (f"<small>{note} — blue negative, red positive: they turn from noise into "
-                "edge and blob detectors as training goes on</small>")
+        if f"<b>{label}</b>" != self.item._title_text:
+            self.item.set_title(f"<b>{label}</b>")
+        text = (f"<small>{note + ' — ' if note else ''}{DIVERGING_LEGEND}: random noise "
+                "turns into edge and blob detectors as training goes on</small>")
         if text != self.note.text():  # a new text re-lays out the dialog: only on change
             self.note.setText(text)
-        self.item.show_image(viz.tile(kernels, aspect=1.0), viz.symmetric_levels(kernels), True)
+        self._draw(self.item, kernels)
+
+    def _title(self) -> None:
+        k = self.first
+        text = f"<b>First-layer filters</b> of {self.source}"
+        if k is not None:
+            text += f" ({len(k)}, {k.shape[-1]}×{k.shape[-1]})"
+        if text != self.title.text():
+            self.title.setText(text)
+
+    def resizeEvent(self, ev):
+        super().resizeEvent(ev)
+        k = self.first if self.first is not None else self.last
+        if k is not None and self._grid_cols(len(k), k.shape[-1]) != self._cols:
+            self._cols = self._grid_cols(len(k), k.shape[-1])
+            self._draw(self.before, self.first)
+            self._draw(self.item, self.last)
+
+    def apply_theme(self, background, foreground) -> None:
+        self.graphics.setBackground(background)
+        for item in (self.before, self.item):
+            item.set_title_color(foreground)

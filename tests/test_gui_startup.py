@@ -1,0 +1,63 @@
+"""The staged start (what ``drawcnn`` with no arguments does): the window is shown before the
+network and the panels exist, takes strokes at once, and reads them once it is warm."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from drawcnn.gui import create_window
+
+from .gui_helpers import draw_seven, temp_weights, wait_update
+
+pytestmark = pytest.mark.gui
+
+
+def test_staged_window_draws_before_the_panels_exist(qtbot, tmp_path):
+    weights = temp_weights(tmp_path)
+    w = create_window(weights, settings_path=tmp_path / "settings.ini", staged=True)
+    qtbot.addWidget(w)
+    assert not w.finished and w.controller.net is None
+    assert not hasattr(w, "feature_maps")  # the panels come after the first paint
+    assert w.docks["feature_maps"].widget().text() == "Loading…"
+    w.show()
+    draw_seven(w.canvas)  # drawn while loading: kept, and read once the network is warm
+    assert w.controller.strokes
+    qtbot.waitUntil(lambda: w.finished, timeout=60_000)
+    assert w.docks["feature_maps"].widget() is w.feature_maps
+    assert w.controller.path == weights
+    qtbot.waitUntil(lambda: w.controller.ready, timeout=120_000)
+    wait_update(qtbot, w)
+    r = w.controller.reading
+    assert r is not None and r.model_input is not None
+    assert np.isclose(w.probabilities.probabilities.sum(), 1.0, atol=1e-4)
+    assert w.feature_maps._items and all(
+        item.mosaic is not None for item in w.feature_maps._items.values() if not item.stale)
+
+
+def test_staged_window_finish_is_idempotent_and_same_as_direct(qtbot, tmp_path):
+    weights = temp_weights(tmp_path)
+    w = create_window(weights, settings_path=tmp_path / "s1.ini", staged=True)
+    qtbot.addWidget(w)
+    w.finish()
+    w.finish()  # a second call (the fallback timer) changes nothing
+    direct = create_window(weights, settings_path=tmp_path / "s2.ini")
+    qtbot.addWidget(direct)
+    assert w.finished and direct.finished
+    assert sorted(w.docks) == sorted(direct.docks)
+    assert sorted(w.acts) == sorted(direct.acts)
+    assert w.feature_maps.layer_names() == direct.feature_maps.layer_names()
+
+
+def test_staged_window_closed_while_loading_keeps_settings(qtbot, tmp_path):
+    from drawcnn.gui.settings import Settings
+
+    path = tmp_path / "settings.ini"
+    s = Settings(path)
+    s.set("brush_size", 23)
+    s.sync()
+    w = create_window(temp_weights(tmp_path), settings_path=path, staged=True)
+    qtbot.addWidget(w)
+    assert w.brush_slider.value() == 23  # the shell's settings apply before it is shown
+    w.close()  # before the panels exist: nothing breaks, nothing is overwritten
+    assert Settings(path).get("brush_size", 0, int) == 23

@@ -1,0 +1,59 @@
+"""Non-digits: generated kinds, the calibrated threshold, and the shipped default declining."""
+
+import numpy as np
+import pytest
+
+from drawcnn.data.negatives import GROUPS, SCRIBBLES, TEMPLATES, kind_strokes, make_negatives
+from drawcnn.engine import load_network
+from drawcnn.reading import min_confidence, read_drawing, read_image
+from drawcnn.shipped import shipped_weights
+
+
+def _on_canvas(strokes, size=180.0, at=50.0):
+    """A 10x10-box template drawn ``size`` canvas units large on the 280 canvas."""
+    return [np.asarray(s, float) * size / 10 + at for s in strokes]
+
+
+def test_kinds_are_split_without_overlap():
+    groups = [set(g) for g in GROUPS.values()]
+    assert not (groups[0] & groups[1]) and not (groups[0] & groups[2]) and \
+        not (groups[1] & groups[2])
+    assert set().union(*groups) == set(TEMPLATES) | set(SCRIBBLES)
+
+
+def test_negatives_render_through_the_app_path():
+    x, kinds = make_negatives(GROUPS["test"], 40, np.random.default_rng(0))
+    assert x.shape == (40, 1, 28, 28) and x.dtype == np.float32
+    assert set(kinds.tolist()) <= set(GROUPS["test"])
+    assert (x.reshape(40, -1).max(1) > 0.5).all()  # every one has ink
+
+
+def test_threshold_comes_from_the_weights_metadata():
+    net = load_network(shipped_weights()["lenet"])
+    x = np.zeros((28, 28), np.float32)
+    x[4:24, 13:16] = 1.0
+    net.metadata.pop("reading", None)
+    assert min_confidence(net) == 0.0 and read_image(x, net).digit is not None
+    net.metadata["reading"] = {"min_confidence": 1.01}  # nothing is that sure
+    r = read_image(x, net)
+    assert r.digit is None and r.reason.startswith("not a digit") and r.closest is not None
+
+
+def test_shipped_default_is_calibrated():
+    net = load_network(shipped_weights()["deep"])
+    t = min_confidence(net)
+    assert 0.1 < t < 1.0
+    assert "calibration" in net.metadata["reading"]
+
+
+@pytest.mark.parametrize("kind", ["A", "H", "K", "M", "hash", "star"])
+def test_letters_and_symbols_are_not_digits_with_the_shipped_default(kind):
+    r = read_drawing(_on_canvas(kind_strokes(kind, np.random.default_rng(0))), canvas_size=280)
+    assert r.digit is None, (kind, r.reason)
+    assert r.reason.startswith("not a digit")
+
+
+def test_a_digit_is_still_a_digit_with_the_shipped_default():
+    seven = [np.array([[0.0, 0.0], [10.0, 0.0], [4.0, 10.0]])]
+    r = read_drawing(_on_canvas(seven), canvas_size=280)
+    assert r.digit == 7, r.reason
