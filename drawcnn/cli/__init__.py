@@ -21,6 +21,10 @@ def _add_bench(sub):
     p.add_argument("--quick", action="store_true", help="fewer repetitions (smoke test)")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
     p.add_argument("--gui", action="store_true", help="also time mouse move -> updated panels")
+    p.add_argument("--layers", action="store_true",
+                   help="per-layer profile (forward/backward at batch 1, 100, 256)")
+    p.add_argument("--cpu-time", action="store_true",
+                   help="time with process CPU time, not wall time (a shared machine; 1 thread)")
     p.set_defaults(func=lambda a: __import__("drawcnn.cli.bench", fromlist=["run"]).run(a))
 
 

@@ -15,24 +15,29 @@ import time
 
 import numpy as np
 
+#: What the timings read: wall time, or with ``--cpu-time`` this process's CPU time, which on
+#: a shared machine counts only the work done (meaningful with one thread: with two, time a
+#: thread spends spinning at a barrier would count as work).
+_CLOCK = time.perf_counter
+
 
 def _median_us(fn, reps: int) -> float:
     fn()
     ts = []
     for _ in range(reps):
-        t = time.perf_counter()
+        t = _CLOCK()
         fn()
-        ts.append(time.perf_counter() - t)
+        ts.append(_CLOCK() - t)
     return statistics.median(ts) * 1e6
 
 
 def _rate(fn, images: int, seconds: float) -> float:
     fn()
-    n, t0 = 0, time.perf_counter()
+    n, t0 = 0, _CLOCK()
     while True:
         fn()
         n += 1
-        dt = time.perf_counter() - t0
+        dt = _CLOCK() - t0
         if dt >= seconds and n >= 3:
             return n * images / dt
 
@@ -137,10 +142,12 @@ def sgemm_gflops(n: int = 1024) -> float:
 
 
 def run(args) -> int:
+    global _CLOCK
     from drawcnn.engine import ARCHITECTURES
     from drawcnn.engine.runtime import num_threads, threading_layer
 
     archs = args.arch or list(ARCHITECTURES)
+    _CLOCK = time.process_time if getattr(args, "cpu_time", False) else time.perf_counter
     torch = None
     if not args.no_torch:
         try:
@@ -152,11 +159,19 @@ def run(args) -> int:
     import numba
 
     print(f"drawcnn bench: {platform.processor() or platform.machine()}, {num_threads()} threads,"
+          f" {'CPU' if _CLOCK is time.process_time else 'wall'} time,"
           f" numba {numba.__version__}, NumPy {np.__version__}"
           + (f", torch {torch.__version__}" if torch else ""))
     print(f"reference sgemm 1024: {sgemm_gflops():.0f} GFLOP/s")
     if args.device == "cuda":
         return _run_cuda(archs, args.quick)
+    if getattr(args, "layers", False):
+        from drawcnn.cli.bench_layers import run_layers
+
+        run_layers(archs, args.quick, (lambda a: _Torch(a).model) if torch is not None else None,
+                   clock=_CLOCK)
+        print(f"\nthreading layer: {threading_layer()}")
+        return 0
     rows = []
     for name in archs:
         arch = ARCHITECTURES[name]

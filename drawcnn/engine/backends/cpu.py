@@ -1,10 +1,15 @@
 """The CPU backend: Numba kernels (cpu_kernels.py, cpu_conv_kernels.py) plus BLAS GEMMs.
 
-Convolution is im2col + GEMM: a chunk of images becomes one column matrix
-(C*k*k, images*positions), so forward and both backward products are one large GEMM per
-chunk; chunks are cache-sized and backward rebuilds the columns instead of storing them.
-Kernels touching fewer than PAR_WORK elements run their serial twins (waking the thread pool
-costs more than that much work, and serial kernels need no lock).
+Convolution, stride 1 with at least SHIFT_MIN_CHANNELS input channels (the deep net's 3x3
+layers): forward, dx and dW by Winograd F(2x2, 3x3) for 3x3 kernels (cpu_winograd.py,
+2.25x fewer multiplications), other kernel sizes by k*k shifted GEMMs on a padded copy of
+the input, no column matrix (cpu_shift_conv.py). Otherwise im2col + GEMM: a chunk of
+images becomes one column matrix (C*k*k, images*positions), so forward and both backward
+products are one large GEMM per chunk; chunks are cache-sized and backward rebuilds the
+columns instead of storing them. All split the batch over WORKERS threads; scratch buffers
+are per-thread workspaces. Other ops touching fewer than PAR_WORK elements run their serial
+twins (waking threads costs more than that much work); bigger ones run the serial twin on
+slices over the same threads (see USE_PRANGE).
 """
 
 from __future__ import annotations
@@ -18,7 +23,10 @@ from ..blas import use_single_threaded_blas
 from ..runtime import PARALLEL_LOCK, num_threads
 from ..shapes import conv_out_size, pool_out_size
 from . import cpu_conv_kernels as C
+from . import cpu_im2col_s1 as I
 from . import cpu_kernels as K
+from . import cpu_shift_conv as S
+from . import cpu_winograd as WG
 
 # BLAS stays single-threaded: convolutions split the batch over WORKERS threads instead,
 # each running serial (nogil) Numba kernels and its own GEMMs, so no thread pool spins.
@@ -43,18 +51,73 @@ PAR_WORK = 1 << 16  # kernels touching fewer elements than this run serially
 SERIAL_PARAM_SIZE = 1 << 15  # parameter arrays smaller than this update serially
 
 
-def _run(parallel_kernel, serial_kernel, parallel: bool, *args) -> None:
-    """The parallel build under the process-wide lock (one Numba thread pool), or the serial
-    twin, which needs no lock."""
-    if parallel:
+#: Launch Numba ``prange`` kernels for big element-wise ops (True), or split them over the
+#: WORKERS threads as serial kernels (False, the default). Measured on the 2-core dev machine
+#: while other processes kept it busy (README, "Speed"): a prange launch waits at its
+#: barrier for whichever pool thread the OS has descheduled (OpenMP spins first), so a
+#: LeNet training step took 40-140 ms with prange and 18-25 ms with the split.
+USE_PRANGE = False
+
+
+def _run(parallel_kernel, serial_kernel, parallel: bool, *args, split: int = 0) -> None:
+    """Run an op: serially when small; when big, as the serial kernel on ``split``-leading
+    slices (the first ``split`` arguments are arrays cut along axis 0, the rest are passed
+    whole) over the worker threads; or, with USE_PRANGE, the parallel build under the
+    process-wide lock (one Numba thread pool)."""
+    if not parallel:
+        serial_kernel(*args)
+    elif USE_PRANGE or split == 0:
         with PARALLEL_LOCK:
             parallel_kernel(*args)
     else:
-        serial_kernel(*args)
+        n = args[0].shape[0]
+        rest = args[split:]
+
+        def part(lo, hi):
+            serial_kernel(*(a[lo:hi] for a in args[:split]), *rest)
+
+        _in_parts(n, min(WORKERS, n), part)
+
+
+def _padded_plane(x, pad):
+    return S.workspace("plane", (x.shape[2] + 2 * pad, x.shape[3] + 2 * pad), x.dtype)
+
+
+def _im2col(cols, x, kh, kw, stride, pad) -> None:
+    """Column matrix of a slice of images: the branch-free stride-1 kernel, or the general."""
+    if stride == 1:
+        n, c, h, w = x.shape
+        xp = S.workspace("padded", (n, c, h + 2 * pad, w + 2 * pad), x.dtype)
+        I.pad_images(xp, x, pad)
+        I.im2col_s1(cols, xp, kh, kw)
+    else:
+        C.im2col_rows(cols, x, kh, kw, stride, pad)
+
+
+def _col2im(dx, dcols, kh, kw, stride, pad) -> None:
+    if stride == 1:
+        I.col2im_s1(dx, dcols, kh, kw, pad, _padded_plane(dx, pad))
+    else:
+        C.col2im_rows(dx, dcols, kh, kw, stride, pad)
+
+
+def _in_parts(n: int, parts: int, part) -> None:
+    """part(lo, hi) over ``parts`` slices of range(n): the first inline, the rest on the pool
+    (the calling thread works instead of waiting; a pool thread never waits on the pool)."""
+    if parts <= 1:
+        part(0, n)
+        return
+    slices = _split(n, parts)
+    futures = [_pool().submit(part, lo, hi) for lo, hi in slices[1:]]
+    try:
+        part(*slices[0])
+    finally:
+        for fut in futures:
+            fut.result()  # re-raises a worker's exception here
 
 
 class CpuBackend:
-    """Numba ``prange`` kernels on host NumPy arrays."""
+    """Numba kernels (serial, or split over the worker threads) and BLAS on host arrays."""
 
     name = "cpu"
 
@@ -73,7 +136,50 @@ class CpuBackend:
     def _chunk(self, c, kh, kw, p):
         return max(1, self.CHUNK_BYTES // (c * kh * kw * p * 4))
 
+    # Shifted GEMMs: chunks sized so the padded input and the output grid stay in L2.
+    SHIFT_CHUNK_BYTES = 1 << 20
+    SHIFT_MIN_CHANNELS = 8  # below this im2col measured faster (small columns, K=C tiny)
+
+    def _use_shift(self, x, W, stride):
+        return (stride == 1 and x.shape[1] >= self.SHIFT_MIN_CHANNELS
+                and x.dtype == W.dtype and S.gemm_available(x.dtype))
+
+    def _shift_chunk(self, x, W, pad):
+        c, h, w = x.shape[1], x.shape[2], x.shape[3]
+        grid = (h + 2 * pad) * (w + 2 * pad)
+        return max(1, self.SHIFT_CHUNK_BYTES // ((c + W.shape[0]) * grid * x.itemsize))
+
+    # Winograd F(2x2, 3x3) for 3x3 kernels on the shift path; pad <= 2 so that dx (a conv
+    # with padding 2 - pad) can take the same path. Its transformed tiles are 4x the output,
+    # so chunks are sized for those.
+    def _use_winograd(self, x, W, stride, pad):
+        return W.shape[2] == W.shape[3] == 3 and pad <= 2 and self._use_shift(x, W, stride)
+
+    def _winograd_chunk(self, c, f, out_h, out_w, itemsize):
+        th, tw = WG.tiles(out_h, out_w)
+        return max(1, self.SHIFT_CHUNK_BYTES // (16 * (c + f) * th * tw * itemsize))
+
+    def _winograd(self, out, x, U, b, pad):
+        """out = conv3x3(x) + b from transformed filters U, in chunks over worker threads."""
+        n, c = x.shape[0], x.shape[1]
+        step = self._winograd_chunk(c, U.shape[1], out.shape[2], out.shape[3], x.itemsize)
+
+        def part(lo, hi):
+            for s in range(lo, hi, step):
+                e = min(hi, s + step)
+                WG.winograd_forward(out[s:e], x[s:e], U, b, pad)
+
+        self._parallel_over_batch(n, out.size * c * 9, part)
+        return out
+
     def conv2d_forward(self, x, W, b, stride, pad):
+        if self._use_winograd(x, W, stride, pad):
+            n, _, h, w = x.shape
+            out = np.empty((n, W.shape[0], conv_out_size(h, 3, 1, pad),
+                            conv_out_size(w, 3, 1, pad)), dtype=x.dtype)
+            return self._winograd(out, x, WG.transform_filters(W), b, pad), x
+        if self._use_shift(x, W, stride):
+            return self._shift_forward(x, W, b, pad), x
         n, c, h, w = x.shape
         f, _, kh, kw = W.shape
         oh, ow = conv_out_size(h, kh, stride, pad), conv_out_size(w, kw, stride, pad)
@@ -85,21 +191,96 @@ class CpuBackend:
 
         def part(lo, hi):
             m = min(step, hi - lo)
-            cols = np.empty(ckk * m * p, dtype=x.dtype)
-            y = np.empty(f * m * p, dtype=x.dtype)
+            cols = S.workspace("cols", (ckk * m * p,), x.dtype)
+            y = S.workspace("y", (f * m * p,), x.dtype)
             for s in range(lo, hi, step):
                 e = min(hi, s + step)
                 cc = cols[: ckk * (e - s) * p].reshape(ckk, (e - s) * p)
                 yy = y[: f * (e - s) * p].reshape(f, (e - s) * p)
-                C.im2col_rows(cc, x[s:e], kh, kw, stride, pad)
+                _im2col(cc, x[s:e], kh, kw, stride, pad)
                 np.matmul(w2, cc, out=yy)  # one GEMM for the chunk: (F,CKK) @ (CKK, n*P)
                 C.rows_to_nchw_bias(out[s:e], yy, b)
 
         self._parallel_over_batch(n, n * ckk * p, part)
         return out.reshape(n, f, oh, ow), x
 
+    def _shift_forward(self, x, W, b, pad):
+        n, _, h, w = x.shape
+        f, _, kh, kw = W.shape
+        out = np.empty((n, f, conv_out_size(h, kh, 1, pad), conv_out_size(w, kw, 1, pad)),
+                       dtype=x.dtype)
+        wt = S.taps(W)
+        step = self._shift_chunk(x, W, pad)
+
+        def part(lo, hi):
+            for s in range(lo, hi, step):
+                e = min(hi, s + step)
+                S.shift_forward(out[s:e], x[s:e], wt, b, pad)
+
+        self._parallel_over_batch(n, out.size * x.shape[1] * kh * kw, part)
+        return out
+
+    def _shift_backward(self, dout, x, W, pad, need_dx):
+        n = x.shape[0]
+        kh = W.shape[2]
+        dout = np.ascontiguousarray(dout)
+        wt = S.taps(W)
+        dx = np.empty(x.shape, dtype=dout.dtype) if need_dx else None
+        step = self._shift_chunk(x, W, pad)
+        partial = {}  # keyed by slice start: a fixed summation order
+
+        def part(lo, hi):
+            dwt = np.zeros(wt.shape, dtype=dout.dtype)
+            db = np.zeros(W.shape[0], dtype=dout.dtype)
+            for s in range(lo, hi, step):
+                e = min(hi, s + step)
+                S.shift_backward(dwt, db, None if dx is None else dx[s:e], dout[s:e], x[s:e],
+                                 wt, pad)
+            partial[lo] = (dwt, db)
+
+        self._parallel_over_batch(n, dout.size * x.shape[1] * kh * kh, part)
+        keys = sorted(partial)
+        dwt = sum(partial[k][0] for k in keys)
+        db = sum(partial[k][1] for k in keys)
+        return dx, np.ascontiguousarray(dwt.transpose(2, 3, 0, 1)), db
+
+    def _winograd_backward(self, dout, x, W, pad, need_dx):
+        """dW in the Winograd domain (16 GEMMs over the tiles), dx as the Winograd
+        convolution of dout with W flipped and transposed (padding 2 - pad)."""
+        n, c = x.shape[0], x.shape[1]
+        f = W.shape[0]
+        dout = np.ascontiguousarray(dout)
+        step = self._winograd_chunk(c, f, dout.shape[2], dout.shape[3], x.itemsize)
+        partial = {}  # keyed by slice start: a fixed summation order
+
+        def part(lo, hi):
+            z = np.zeros((16, f, c), dtype=dout.dtype)
+            db = np.empty(f, dtype=dout.dtype)
+            C.channel_sum(db, dout[lo:hi].reshape(hi - lo, f, -1))
+            for s in range(lo, hi, step):
+                e = min(hi, s + step)
+                WG.winograd_filter_grad(z, x[s:e], dout[s:e], pad)
+            partial[lo] = (z, db)
+
+        self._parallel_over_batch(n, dout.size * c * 9, part)
+        keys = sorted(partial)
+        z = sum(partial[k][0] for k in keys)
+        db = sum(partial[k][1] for k in keys)
+        dW = np.zeros(W.shape, dtype=dout.dtype)
+        WG.filter_grad_inverse(dW, z)
+        dx = None
+        if need_dx:
+            dx = self._winograd(np.empty(x.shape, dtype=dout.dtype), dout,
+                                WG.transform_filters(WG.dx_filters(W)),
+                                np.zeros(c, dtype=dout.dtype), 2 - pad)
+        return dx, dW, db
+
     def conv2d_backward(self, dout, cache, W, stride, pad, need_dx=True):
         x = cache
+        if self._use_winograd(x, W, stride, pad):
+            return self._winograd_backward(dout, x, W, pad, need_dx)
+        if self._use_shift(x, W, stride):
+            return self._shift_backward(dout, x, W, pad, need_dx)
         n, c = x.shape[0], x.shape[1]
         _, f, oh, ow = dout.shape
         kh, kw = W.shape[2], W.shape[3]
@@ -116,21 +297,21 @@ class CpuBackend:
             dW = np.zeros((f, ckk), dtype=dout.dtype)
             db = np.empty(f, dtype=dout.dtype)
             C.channel_sum(db, d3[lo:hi])
-            cols = np.empty(ckk * m * p, dtype=x.dtype)
-            dy = np.empty(f * m * p, dtype=x.dtype)
-            dcols = np.empty(ckk * m * p, dtype=x.dtype) if need_dx else None
+            cols = S.workspace("cols", (ckk * m * p,), x.dtype)
+            dy = S.workspace("y", (f * m * p,), x.dtype)
+            dcols = S.workspace("dcols", (ckk * m * p,), x.dtype) if need_dx else None
             for s in range(lo, hi, step):
                 e = min(hi, s + step)
                 k = (e - s) * p
                 cc = cols[: ckk * k].reshape(ckk, k)
                 dd = dy[: f * k].reshape(f, k)
-                C.im2col_rows(cc, x[s:e], kh, kw, stride, pad)
+                _im2col(cc, x[s:e], kh, kw, stride, pad)
                 C.nchw_to_rows(dd, d3[s:e])
                 dW += dd @ cc.T  # (F, n*P) @ (n*P, CKK): one GEMM per chunk
                 if need_dx:
                     dc = dcols[: ckk * k].reshape(ckk, k)
                     np.matmul(w2.T, dd, out=dc)  # (CKK, F) @ (F, n*P)
-                    C.col2im_rows(dx[s:e], dc, kh, kw, stride, pad)
+                    _col2im(dx[s:e], dc, kh, kw, stride, pad)
             partial_dW[lo] = dW
             partial_db[lo] = db
 
@@ -141,26 +322,20 @@ class CpuBackend:
 
     def _parallel_over_batch(self, n, work, part):
         """Run part(lo, hi) over slices of the batch on the worker threads (or inline)."""
-        parts = min(WORKERS, n) if work >= PAR_WORK * 4 else 1
-        if parts <= 1:
-            part(0, n)
-            return
-        futures = [_pool().submit(part, lo, hi) for lo, hi in _split(n, parts)]
-        for fut in futures:
-            fut.result()  # re-raises a worker's exception here
+        _in_parts(n, min(WORKERS, n) if work >= PAR_WORK * 4 else 1, part)
 
     # -- activations
     def relu_forward(self, x):
         out = np.empty_like(x)
         _run(K.relu_forward, K.relu_forward_serial, x.size >= PAR_WORK, out.reshape(-1),
-             x.reshape(-1))
+             x.reshape(-1), split=2)
         return out
 
     def relu_backward(self, dout, out):
         dx = np.empty_like(out)
         dout = np.ascontiguousarray(dout)
         _run(K.relu_backward, K.relu_backward_serial, out.size >= PAR_WORK, dx.reshape(-1),
-             dout.reshape(-1), out.reshape(-1))
+             dout.reshape(-1), out.reshape(-1), split=3)
         return dx
 
     # -- pooling
@@ -174,35 +349,36 @@ class CpuBackend:
         parallel = x.size >= PAR_WORK
         if not need_argmax:  # inference: no argmax bookkeeping
             _run(K.maxpool_forward_eval, K.maxpool_forward_eval_serial, parallel, out, x, size,
-                 stride)
+                 stride, split=2)
             return out, None
         argmax = np.empty(out.shape, dtype=np.int32)
-        _run(K.maxpool_forward, K.maxpool_forward_serial, parallel, out, argmax, x, size, stride)
+        _run(K.maxpool_forward, K.maxpool_forward_serial, parallel, out, argmax, x, size, stride,
+             split=3)
         return out, (x.shape, argmax)
 
     def maxpool_backward(self, dout, cache, size, stride):
         x_shape, argmax = cache
         dx = np.empty(x_shape, dtype=dout.dtype)
         _run(K.maxpool_backward, K.maxpool_backward_serial, dout.size * 4 >= PAR_WORK, dx,
-             np.ascontiguousarray(dout), argmax, size, stride)
+             np.ascontiguousarray(dout), argmax, size, stride, split=3)
         return dx
 
     def avgpool_forward(self, x, size, stride):
         out = self._pool_out(x, size, stride)
         _run(K.avgpool_forward, K.avgpool_forward_serial, x.size >= PAR_WORK, out, x, size,
-             stride)
+             stride, split=2)
         return out, x.shape
 
     def avgpool_backward(self, dout, cache, size, stride):
         dx = np.empty(cache, dtype=dout.dtype)
         _run(K.avgpool_backward, K.avgpool_backward_serial, dout.size * 4 >= PAR_WORK, dx,
-             np.ascontiguousarray(dout), size, stride)
+             np.ascontiguousarray(dout), size, stride, split=2)
         return dx
 
     # -- dense
     def dense_forward(self, x, W, b):
         out = x @ W
-        _run(K.add_row_bias, K.add_row_bias_serial, out.size >= PAR_WORK, out, b)
+        _run(K.add_row_bias, K.add_row_bias_serial, out.size >= PAR_WORK, out, b, split=1)
         return out
 
     def dense_backward(self, dout, x, W, need_dx=True):
@@ -215,7 +391,7 @@ class CpuBackend:
     def dropout_apply(self, x, mask):
         out = np.empty_like(x)
         _run(K.scale_mask, K.scale_mask_serial, x.size >= PAR_WORK, out.reshape(-1),
-             np.ascontiguousarray(x).reshape(-1), np.ascontiguousarray(mask).reshape(-1))
+             np.ascontiguousarray(x).reshape(-1), np.ascontiguousarray(mask).reshape(-1), split=3)
         return out
 
     # -- loss
@@ -236,8 +412,9 @@ class CpuBackend:
         b1, b2 = 1.0 - beta1**t, 1.0 - beta2**t
         _run(K.adam_update, K.adam_update_serial, p.size >= SERIAL_PARAM_SIZE, p.reshape(-1),
              np.ascontiguousarray(g).reshape(-1), m.reshape(-1), v.reshape(-1),
-             lr, beta1, 1.0 - beta1, beta2, 1.0 - beta2, eps, weight_decay, b1, b2)
+             lr, beta1, 1.0 - beta1, beta2, 1.0 - beta2, eps, weight_decay, b1, b2, split=4)
 
     def sgd_update(self, p, g, vel, lr, momentum, weight_decay):
         _run(K.sgd_update, K.sgd_update_serial, p.size >= SERIAL_PARAM_SIZE, p.reshape(-1),
-             np.ascontiguousarray(g).reshape(-1), vel.reshape(-1), lr, momentum, weight_decay)
+             np.ascontiguousarray(g).reshape(-1), vel.reshape(-1), lr, momentum, weight_decay,
+             split=3)

@@ -1,0 +1,82 @@
+"""im2col and col2im for stride 1, through a zero-padded copy of each image plane.
+
+The general kernels (cpu_conv_kernels.py) work out the padding border for every (row, image,
+output row) and copy rows of OW elements; with LeNet's OW of 10 to 28 that bookkeeping
+cost 3-4x the GEMM it feeds (profile in README, "Speed"). Here each (image, channel) plane
+is first zero-padded (the whole slice for im2col, one plane in L1 for col2im), after which
+every column row is a plain copy of OW contiguous elements with no branch (and col2im a
+plain add), which the compiler vectorises. Same layouts as the general kernels: cols
+(C*kh*kw, N*OH*OW). Serial, nogil, cached: cpu.py runs them per slice of the batch on its
+worker threads.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from .. import runtime  # noqa: F401  (configures Numba before anything compiles)
+
+_FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
+_JIT = dict(cache=True, nogil=True, fastmath=_FASTMATH)
+
+
+@njit(**_JIT)
+def pad_images(xp, x, pad):
+    """xp (N, C, H+2p, W+2p) = x zero-padded."""
+    n_img, n_ch, height, width = x.shape
+    hp, wp = xp.shape[2], xp.shape[3]
+    for n in range(n_img):
+        for c in range(n_ch):
+            for h in range(hp):
+                for w in range(wp):
+                    xp[n, c, h, w] = 0.0
+            for h in range(height):
+                for w in range(width):
+                    xp[n, c, h + pad, w + pad] = x[n, c, h, w]
+
+
+@njit(**_JIT)
+def im2col_s1(cols, xp, kh, kw):
+    """cols (C*kh*kw, N*OH*OW) from the padded images xp (N, C, Hp, Wp), stride 1: row by
+    row (sequential writes), each a run of contiguous OW-element copies."""
+    n_img, n_ch, hp, wp = xp.shape
+    out_h = hp - kh + 1
+    out_w = wp - kw + 1
+    n_pos = out_h * out_w
+    for c in range(n_ch):
+        for i in range(kh):
+            for j in range(kw):
+                row = cols[(c * kh + i) * kw + j]
+                for n in range(n_img):
+                    for oh in range(out_h):
+                        src = xp[n, c, oh + i]
+                        base = n * n_pos + oh * out_w
+                        for ow in range(out_w):
+                            row[base + ow] = src[ow + j]
+
+
+@njit(**_JIT)
+def col2im_s1(dx, dcols, kh, kw, pad, dxp):
+    """dx (N,C,H,W) = the scatter-add of dcols (C*kh*kw, N*OH*OW), stride 1 (overwritten);
+    dxp is (H+2p, W+2p) scratch."""
+    n_img, n_ch, height, width = dx.shape
+    hp, wp = dxp.shape
+    out_h = hp - kh + 1
+    out_w = wp - kw + 1
+    n_pos = out_h * out_w
+    for n in range(n_img):
+        for c in range(n_ch):
+            for h in range(hp):
+                for w in range(wp):
+                    dxp[h, w] = 0.0
+            for i in range(kh):
+                for j in range(kw):
+                    row = dcols[(c * kh + i) * kw + j]
+                    for oh in range(out_h):
+                        dst = dxp[oh + i]
+                        base = n * n_pos + oh * out_w
+                        for ow in range(out_w):
+                            dst[ow + j] += row[base + ow]
+            for h in range(height):
+                for w in range(width):
+                    dx[n, c, h, w] = dxp[h + pad, w + pad]
