@@ -80,7 +80,7 @@ EXCLUDES = OTHER_QT_BINDINGS + UNUSED_QT_MODULES + UNUSED_PACKAGES
 OPTIONAL_EXCLUDED_IMPORTS = {
     "scipy": "numba/__init__.py: optional version check",
     "PySide6.QtTest": "pyqtgraph/Qt/__init__.py: optional",
-    "torch": "drawcnn/cli/bench.py: optional PyTorch comparison",
+    "torch": "drawcnn/cli/bench.py, bench_layers.py: optional PyTorch comparison",
     "yaml": "numba/core/config.py: optional .numba_config.yaml support",
 }
 
