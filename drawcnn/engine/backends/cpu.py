@@ -9,74 +9,20 @@ products are one large GEMM per chunk; chunks are cache-sized and backward rebui
 columns instead of storing them. All split the batch over WORKERS threads; scratch buffers
 are per-thread workspaces. Other ops touching fewer than PAR_WORK elements run their serial
 twins (waking threads costs more than that much work); bigger ones run the serial twin on
-slices over the same threads (see USE_PRANGE).
+slices over the same threads (cpu_threads.py).
 """
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
-from ..blas import use_single_threaded_blas
-from ..runtime import PARALLEL_LOCK, num_threads
 from ..shapes import conv_out_size, pool_out_size
 from . import cpu_conv_kernels as C
 from . import cpu_im2col_s1 as I
 from . import cpu_kernels as K
 from . import cpu_shift_conv as S
 from . import cpu_winograd as WG
-
-# BLAS stays single-threaded: convolutions split the batch over WORKERS threads instead,
-# each running serial (nogil) Numba kernels and its own GEMMs, so no thread pool spins.
-use_single_threaded_blas()
-WORKERS = max(1, int(os.environ.get("DRAWCNN_THREADS", 0)) or num_threads())
-_POOL: ThreadPoolExecutor | None = None
-
-
-def _pool() -> ThreadPoolExecutor:
-    global _POOL
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="drawcnn-conv")
-    return _POOL
-
-
-def _split(n: int, parts: int) -> list[tuple[int, int]]:
-    """[(start, end)] covering range(n) in ``parts`` contiguous, near-equal slices."""
-    bounds = np.linspace(0, n, parts + 1).astype(int)
-    return [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
-
-PAR_WORK = 1 << 16  # kernels touching fewer elements than this run serially
-SERIAL_PARAM_SIZE = 1 << 15  # parameter arrays smaller than this update serially
-
-
-#: Launch Numba ``prange`` kernels for big element-wise ops (True), or split them over the
-#: WORKERS threads as serial kernels (False, the default). Measured on the 2-core dev machine
-#: while other processes kept it busy (README, "Speed"): a prange launch waits at its
-#: barrier for whichever pool thread the OS has descheduled (OpenMP spins first), so a
-#: LeNet training step took 40-140 ms with prange and 18-25 ms with the split.
-USE_PRANGE = False
-
-
-def _run(parallel_kernel, serial_kernel, parallel: bool, *args, split: int = 0) -> None:
-    """Run an op: serially when small; when big, as the serial kernel on ``split``-leading
-    slices (the first ``split`` arguments are arrays cut along axis 0, the rest are passed
-    whole) over the worker threads; or, with USE_PRANGE, the parallel build under the
-    process-wide lock (one Numba thread pool)."""
-    if not parallel:
-        serial_kernel(*args)
-    elif USE_PRANGE or split == 0:
-        with PARALLEL_LOCK:
-            parallel_kernel(*args)
-    else:
-        n = args[0].shape[0]
-        rest = args[split:]
-
-        def part(lo, hi):
-            serial_kernel(*(a[lo:hi] for a in args[:split]), *rest)
-
-        _in_parts(n, min(WORKERS, n), part)
+from .cpu_threads import PAR_WORK, SERIAL_PARAM_SIZE, WORKERS, in_parts, run_op
 
 
 def _padded_plane(x, pad):
@@ -99,21 +45,6 @@ def _col2im(dx, dcols, kh, kw, stride, pad) -> None:
         I.col2im_s1(dx, dcols, kh, kw, pad, _padded_plane(dx, pad))
     else:
         C.col2im_rows(dx, dcols, kh, kw, stride, pad)
-
-
-def _in_parts(n: int, parts: int, part) -> None:
-    """part(lo, hi) over ``parts`` slices of range(n): the first inline, the rest on the pool
-    (the calling thread works instead of waiting; a pool thread never waits on the pool)."""
-    if parts <= 1:
-        part(0, n)
-        return
-    slices = _split(n, parts)
-    futures = [_pool().submit(part, lo, hi) for lo, hi in slices[1:]]
-    try:
-        part(*slices[0])
-    finally:
-        for fut in futures:
-            fut.result()  # re-raises a worker's exception here
 
 
 class CpuBackend:
@@ -322,19 +253,19 @@ class CpuBackend:
 
     def _parallel_over_batch(self, n, work, part):
         """Run part(lo, hi) over slices of the batch on the worker threads (or inline)."""
-        _in_parts(n, min(WORKERS, n) if work >= PAR_WORK * 4 else 1, part)
+        in_parts(n, min(WORKERS, n) if work >= PAR_WORK * 4 else 1, part)
 
     # -- activations
     def relu_forward(self, x):
         out = np.empty_like(x)
-        _run(K.relu_forward, K.relu_forward_serial, x.size >= PAR_WORK, out.reshape(-1),
+        run_op(K.relu_forward, K.relu_forward_serial, x.size >= PAR_WORK, out.reshape(-1),
              x.reshape(-1), split=2)
         return out
 
     def relu_backward(self, dout, out):
         dx = np.empty_like(out)
         dout = np.ascontiguousarray(dout)
-        _run(K.relu_backward, K.relu_backward_serial, out.size >= PAR_WORK, dx.reshape(-1),
+        run_op(K.relu_backward, K.relu_backward_serial, out.size >= PAR_WORK, dx.reshape(-1),
              dout.reshape(-1), out.reshape(-1), split=3)
         return dx
 
@@ -348,37 +279,37 @@ class CpuBackend:
         out = self._pool_out(x, size, stride)
         parallel = x.size >= PAR_WORK
         if not need_argmax:  # inference: no argmax bookkeeping
-            _run(K.maxpool_forward_eval, K.maxpool_forward_eval_serial, parallel, out, x, size,
+            run_op(K.maxpool_forward_eval, K.maxpool_forward_eval_serial, parallel, out, x, size,
                  stride, split=2)
             return out, None
         argmax = np.empty(out.shape, dtype=np.int32)
-        _run(K.maxpool_forward, K.maxpool_forward_serial, parallel, out, argmax, x, size, stride,
+        run_op(K.maxpool_forward, K.maxpool_forward_serial, parallel, out, argmax, x, size, stride,
              split=3)
         return out, (x.shape, argmax)
 
     def maxpool_backward(self, dout, cache, size, stride):
         x_shape, argmax = cache
         dx = np.empty(x_shape, dtype=dout.dtype)
-        _run(K.maxpool_backward, K.maxpool_backward_serial, dout.size * 4 >= PAR_WORK, dx,
+        run_op(K.maxpool_backward, K.maxpool_backward_serial, dout.size * 4 >= PAR_WORK, dx,
              np.ascontiguousarray(dout), argmax, size, stride, split=3)
         return dx
 
     def avgpool_forward(self, x, size, stride):
         out = self._pool_out(x, size, stride)
-        _run(K.avgpool_forward, K.avgpool_forward_serial, x.size >= PAR_WORK, out, x, size,
+        run_op(K.avgpool_forward, K.avgpool_forward_serial, x.size >= PAR_WORK, out, x, size,
              stride, split=2)
         return out, x.shape
 
     def avgpool_backward(self, dout, cache, size, stride):
         dx = np.empty(cache, dtype=dout.dtype)
-        _run(K.avgpool_backward, K.avgpool_backward_serial, dout.size * 4 >= PAR_WORK, dx,
+        run_op(K.avgpool_backward, K.avgpool_backward_serial, dout.size * 4 >= PAR_WORK, dx,
              np.ascontiguousarray(dout), size, stride, split=2)
         return dx
 
     # -- dense
     def dense_forward(self, x, W, b):
         out = x @ W
-        _run(K.add_row_bias, K.add_row_bias_serial, out.size >= PAR_WORK, out, b, split=1)
+        run_op(K.add_row_bias, K.add_row_bias_serial, out.size >= PAR_WORK, out, b, split=1)
         return out
 
     def dense_backward(self, dout, x, W, need_dx=True):
@@ -390,7 +321,7 @@ class CpuBackend:
     # -- dropout
     def dropout_apply(self, x, mask):
         out = np.empty_like(x)
-        _run(K.scale_mask, K.scale_mask_serial, x.size >= PAR_WORK, out.reshape(-1),
+        run_op(K.scale_mask, K.scale_mask_serial, x.size >= PAR_WORK, out.reshape(-1),
              np.ascontiguousarray(x).reshape(-1), np.ascontiguousarray(mask).reshape(-1), split=3)
         return out
 
@@ -410,11 +341,11 @@ class CpuBackend:
     # -- optimizers (in place, flat views of contiguous arrays)
     def adam_update(self, p, g, m, v, lr, beta1, beta2, eps, weight_decay, t):
         b1, b2 = 1.0 - beta1**t, 1.0 - beta2**t
-        _run(K.adam_update, K.adam_update_serial, p.size >= SERIAL_PARAM_SIZE, p.reshape(-1),
+        run_op(K.adam_update, K.adam_update_serial, p.size >= SERIAL_PARAM_SIZE, p.reshape(-1),
              np.ascontiguousarray(g).reshape(-1), m.reshape(-1), v.reshape(-1),
              lr, beta1, 1.0 - beta1, beta2, 1.0 - beta2, eps, weight_decay, b1, b2, split=4)
 
     def sgd_update(self, p, g, vel, lr, momentum, weight_decay):
-        _run(K.sgd_update, K.sgd_update_serial, p.size >= SERIAL_PARAM_SIZE, p.reshape(-1),
+        run_op(K.sgd_update, K.sgd_update_serial, p.size >= SERIAL_PARAM_SIZE, p.reshape(-1),
              np.ascontiguousarray(g).reshape(-1), vel.reshape(-1), lr, momentum, weight_decay,
              split=3)
