@@ -12,30 +12,33 @@ worker threads.
 
 from __future__ import annotations
 
-from numba import njit
-
-from .. import runtime  # noqa: F401  (configures Numba before anything compiles)
-
-_FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
-_JIT = dict(cache=True, nogil=True, fastmath=_FASTMATH)
+from .cpu_kernels import serial_kernel
 
 
-@njit(**_JIT)
+@serial_kernel
 def pad_images(xp, x, pad):
-    """xp (N, C, H+2p, W+2p) = x zero-padded."""
+    """xp (N, C, Hp, Wp) = x zero-padded: x at offset (pad, pad), zeros elsewhere (Hp, Wp
+    at least H+pad, W+pad; Winograd's tile-aligned planes are larger). Each element is
+    written once."""
     n_img, n_ch, height, width = x.shape
     hp, wp = xp.shape[2], xp.shape[3]
     for n in range(n_img):
         for c in range(n_ch):
             for h in range(hp):
-                for w in range(wp):
+                hh = h - pad
+                if hh < 0 or hh >= height:
+                    for w in range(wp):
+                        xp[n, c, h, w] = 0.0
+                    continue
+                for w in range(pad):
                     xp[n, c, h, w] = 0.0
-            for h in range(height):
                 for w in range(width):
-                    xp[n, c, h + pad, w + pad] = x[n, c, h, w]
+                    xp[n, c, h, w + pad] = x[n, c, hh, w]
+                for w in range(width + pad, wp):
+                    xp[n, c, h, w] = 0.0
 
 
-@njit(**_JIT)
+@serial_kernel
 def im2col_s1(cols, xp, kh, kw):
     """cols (C*kh*kw, N*OH*OW) from the padded images xp (N, C, Hp, Wp), stride 1: row by
     row (sequential writes), each a run of contiguous OW-element copies."""
@@ -55,7 +58,7 @@ def im2col_s1(cols, xp, kh, kw):
                             row[base + ow] = src[ow + j]
 
 
-@njit(**_JIT)
+@serial_kernel
 def col2im_s1(dx, dcols, kh, kw, pad, dxp):
     """dx (N,C,H,W) = the scatter-add of dcols (C*kh*kw, N*OH*OW), stride 1 (overwritten);
     dxp is (H+2p, W+2p) scratch."""

@@ -30,13 +30,9 @@ import math
 import threading
 
 import numpy as np
-from numba import njit
 
-from .. import runtime  # noqa: F401  (configures Numba before anything compiles)
 from ..blas import _candidate_paths
-
-_FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
-_JIT = dict(cache=True, nogil=True, fastmath=_FASTMATH)
+from .cpu_kernels import serial_kernel
 
 # --------------------------------------------------------------------------- BLAS via ctypes
 
@@ -116,7 +112,7 @@ def workspace(key: str, shape: tuple, dtype) -> np.ndarray:
 # --------------------------------------------------------------------------- shifted GEMMs
 
 
-@njit(**_JIT)
+@serial_kernel
 def pack_padded(xp, x, pad):
     """xp (C, >= N*Hp*Wp) = x (N,C,H,W) zero-padded, channel-major, images side by side;
     the tail past N*Hp*Wp (read by the largest shifts) is zeroed too."""
@@ -135,7 +131,7 @@ def pack_padded(xp, x, pad):
                     row[o + w] = x[n, c, h, w]
 
 
-@njit(**_JIT)
+@serial_kernel
 def unpack_bias(out, y, b, wp, grid):
     """out (N,F,OH,OW) = y[f, n*grid + oh*wp + ow] + b[f]: the grid back to NCHW, bias fused."""
     n_img, n_f, out_h, out_w = out.shape
@@ -150,7 +146,7 @@ def unpack_bias(out, y, b, wp, grid):
                     orow[ow] = yr[o + ow] + bias
 
 
-@njit(**_JIT)
+@serial_kernel
 def embed_grad(dfull, db, dout, wp, grid):
     """dfull (F, N*grid) = dout on the padded grid, zero elsewhere; db (F,) += its sums."""
     n_img, n_f, out_h, out_w = dout.shape
@@ -169,7 +165,7 @@ def embed_grad(dfull, db, dout, wp, grid):
         db[f] += acc
 
 
-@njit(**_JIT)
+@serial_kernel
 def unpack_padded(dx, dxp, pad):
     """dx (N,C,H,W) = the interior of dxp (C, N*Hp*Wp) (the inverse of pack_padded)."""
     n_img, n_ch, height, width = dx.shape
@@ -185,7 +181,7 @@ def unpack_padded(dx, dxp, pad):
                     dx[n, c, h, w] = row[o + w]
 
 
-@njit(**_JIT)
+@serial_kernel
 def zero_rows(a):
     for r in range(a.shape[0]):
         row = a[r]

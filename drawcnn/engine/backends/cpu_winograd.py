@@ -23,19 +23,17 @@ Kernels are serial, nogil and cached; cpu.py runs them on its worker threads per
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from .cpu_im2col_s1 import pad_images
+from .cpu_kernels import serial_kernel
 from .cpu_shift_conv import gemm, workspace
-
-_FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
-_JIT = dict(cache=True, nogil=True, fastmath=_FASTMATH)
 
 
 def tiles(out_h: int, out_w: int) -> tuple[int, int]:
     return (out_h + 1) // 2, (out_w + 1) // 2
 
 
-@njit(**_JIT)
+@serial_kernel
 def filter_transform(U, W):
     """U (16, F, C) = G g G^T for every 3x3 filter g = W[f, c]; G = [[1,0,0], [.5,.5,.5],
     [.5,-.5,.5], [0,0,1]]. Inner loop over c: straight-line code, vectorised over filters."""
@@ -73,28 +71,7 @@ def filter_transform(U, W):
             U[15, f, c] = t32
 
 
-@njit(**_JIT)
-def pack_tiles(xp, x, pad):
-    """xp (N, C, 2*tiles_h+2, 2*tiles_w+2) = x zero-padded: every 4x4 tile lies inside."""
-    n_img, n_ch, height, width = x.shape
-    hp, wp = xp.shape[2], xp.shape[3]
-    for n in range(n_img):
-        for c in range(n_ch):
-            for h in range(hp):
-                hh = h - pad
-                if hh < 0 or hh >= height:
-                    for w in range(wp):
-                        xp[n, c, h, w] = 0.0
-                    continue
-                for w in range(pad):
-                    xp[n, c, h, w] = 0.0
-                for w in range(width):
-                    xp[n, c, h, w + pad] = x[n, c, hh, w]
-                for w in range(width + pad, wp):
-                    xp[n, c, h, w] = 0.0
-
-
-@njit(**_JIT)
+@serial_kernel
 def input_transform(V, xp, tiles_h, tiles_w):
     """V (16, C, N*tiles) = B^T d B for every 4x4 tile d of the padded input xp (tiles at
     stride 2); B^T = [[1,0,-1,0], [0,1,1,0], [0,-1,1,0], [0,1,0,-1]]. Inner loop over the
@@ -148,7 +125,7 @@ def input_transform(V, xp, tiles_h, tiles_w):
                     V[15, c, col] = d1 - d3
 
 
-@njit(**_JIT)
+@serial_kernel
 def output_transform(out, M, b, rows, tiles_h, tiles_w):
     """out (N,F,OH,OW) = A^T m A + b[f] for every tile's 16 values m = M[:, f, tile];
     A^T = [[1,1,1,0], [0,1,-1,-1]]. A tile row goes to ``rows`` (2, 2*tiles_w) scratch with
@@ -217,7 +194,7 @@ def winograd_forward(out, x, U, b, pad) -> None:
     V = workspace("wino_v", (16, n_ch, cols), x.dtype)
     M = workspace("wino_m", (16, n_f, cols), x.dtype)
     rows = workspace("wino_rows", (2, 2 * tw), x.dtype)
-    pack_tiles(xp, x, pad)
+    pad_images(xp, x, pad)  # tile-aligned: every 4x4 tile lies inside
     input_transform(V, xp, th, tw)
     item = x.itemsize
     uptr, vptr, mptr = U.ctypes.data, V.ctypes.data, M.ctypes.data
@@ -237,7 +214,7 @@ def winograd_forward(out, x, U, b, pad) -> None:
 # multiply-adds than the 9 shifted ones.
 
 
-@njit(**_JIT)
+@serial_kernel
 def grad_transform(D, dout, tiles_h, tiles_w):
     """D (16, F, N*tiles) = A g A^T for every 2x2 tile g of dout (zero past its edge);
     A = [[1,0], [1,1], [1,-1], [0,-1]]."""
@@ -278,7 +255,7 @@ def grad_transform(D, dout, tiles_h, tiles_w):
                     D[15, f, col] = -t31
 
 
-@njit(**_JIT)
+@serial_kernel
 def filter_grad_inverse(dW, Z):
     """dW (F, C, 3, 3) += G^T z G for every (f, c), z = Z[:, f, c] as 4x4 (G: 4x3)."""
     n_f, n_ch = dW.shape[0], dW.shape[1]
@@ -313,7 +290,7 @@ def winograd_filter_grad(Z, x, dout, pad) -> None:
     xp = workspace("wino_x", (n, n_ch, 2 * th + 2, 2 * tw + 2), x.dtype)
     V = workspace("wino_v", (16, n_ch, cols), x.dtype)
     D = workspace("wino_m", (16, n_f, cols), x.dtype)
-    pack_tiles(xp, x, pad)
+    pad_images(xp, x, pad)  # tile-aligned: every 4x4 tile lies inside
     input_transform(V, xp, th, tw)
     grad_transform(D, dout, th, tw)
     item = x.itemsize
