@@ -31,7 +31,6 @@ from .side_windows import SideWindows
 # The panels (pyqtgraph) and the explain docks (the engine, Numba) are imported in
 # ``MainWindow.finish``: on a staged start that runs after the window is on screen.
 
-WEIGHTS_FILTER = "drawcnn weights (*.npz);;All files (*)"
 ONNX_FILTER = "ONNX model (*.onnx);;All files (*)"
 BANNER_STYLE = ("background:#fff3cd; color:#664d03; padding:6px; border:1px solid #e0c060; "
                 "border-radius:4px;")
@@ -204,13 +203,14 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"{title}: {message.splitlines()[0]}", 8000)
 
     def _ask_open_path(self) -> str | None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open weights", "", WEIGHTS_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open weights", "",
+                                              weights_locator.WEIGHTS_FILTER)
         return path or None
 
     def _ask_save_path(self) -> str | None:
         name = f"{self.controller.net.arch.name}-copy.npz"
         path, _ = QFileDialog.getSaveFileName(self, "Save a copy of the weights", name,
-                                              WEIGHTS_FILTER)
+                                              weights_locator.WEIGHTS_FILTER)
         return path or None
 
     def _ask_export_path(self) -> str | None:

@@ -27,9 +27,8 @@ from ..training import DATASET_CHOICES, TrainConfig
 from .panels.help_texts import loss_exploded, lr_warning, too_high_message
 from .train_settings import TrainSettings
 from .train_view import TrainView, fmt_time
+from .weights_locator import WEIGHTS_FILTER
 from .workers import TrainWorker, start_worker
-
-WEIGHTS_FILTER = "drawcnn weights (*.npz);;All files (*)"
 
 
 class TrainDialog(QDialog):

@@ -13,6 +13,9 @@ from pathlib import Path
 from .. import shipped as _shipped
 from ..shipped import DEFAULT_NAME, SHIPPED_ORDER, weights_dir
 
+#: The file dialogs' filter for weights files (open, save a copy, save a trained network).
+WEIGHTS_FILTER = "drawcnn weights (*.npz);;All files (*)"
+
 __all__ = ["DEFAULT_NAME", "SHIPPED_ORDER", "Startup", "default_weights_path", "fresh_network",
            "is_untrained", "load_startup", "remember_as", "shipped_name", "shipped_weights",
            "weights_dir", "weights_warning"]
