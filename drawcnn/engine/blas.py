@@ -40,14 +40,23 @@ def _candidate_paths() -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def _functions():
+def openblas_libraries() -> tuple[ctypes.CDLL, ...]:
+    """The OpenBLAS libraries NumPy loaded, opened with ctypes: for the thread controls here
+    and the direct cblas GEMM calls of the CPU backend."""
     import numpy  # noqa: F401  (make sure NumPy's BLAS is loaded)
 
+    libs = []
     for path in _candidate_paths():
         try:
-            lib = ctypes.CDLL(path)
+            libs.append(ctypes.CDLL(path))
         except OSError:
             continue
+    return tuple(libs)
+
+
+@lru_cache(maxsize=1)
+def _functions():
+    for lib in openblas_libraries():
         setter = next((getattr(lib, n) for n in _SET if hasattr(lib, n)), None)
         getter = next((getattr(lib, n) for n in _GET if hasattr(lib, n)), None)
         if setter is not None and getter is not None:

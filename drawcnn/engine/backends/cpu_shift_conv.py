@@ -31,7 +31,7 @@ import threading
 
 import numpy as np
 
-from ..blas import _candidate_paths
+from ..blas import openblas_libraries
 from .cpu_kernels import serial_kernel
 
 # --------------------------------------------------------------------------- BLAS via ctypes
@@ -41,13 +41,7 @@ _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 
 def _load_gemm():
     """{dtype: cblas ?gemm} from the OpenBLAS NumPy loaded ({} if none is found)."""
-    import numpy  # noqa: F401  (make sure NumPy's BLAS is loaded)
-
-    for path in _candidate_paths():
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
+    for lib in openblas_libraries():
         found = {}
         for dt, letter, ctype in ((np.float32, "s", ctypes.c_float),
                                   (np.float64, "d", ctypes.c_double)):
