@@ -10,9 +10,14 @@ the result; nothing here knows Qt.
 * nothing drawn, or no ink left after preprocessing ("too faint to read");
 * a drawing whose longest side is under ``MIN_SIZE_FRACTION`` of the canvas (a dot, a tick):
   "too small to read" (the preprocessing keeps it small, so what the network saw shows that);
-* a top probability under the network's calibrated ``min_confidence`` (weights metadata
-  ``reading``, set by ``drawcnn/cli/train_readings.py`` on held-out writers and held-out kinds of
-  non-digits): "not a digit". A network without one (e.g. freshly trained) never declines.
+* a drawing the network's calibrated test finds unlike digits: "not a digit". With feature
+  statistics in its weights file (``net.stats``), the test is the ``novelty`` score, an energy
+  score of the logits plus the Mahalanobis distance of the dense head's input (per-channel
+  means of the feature maps) to the nearest digit class under a shared covariance, both
+  standardised, against ``metadata["reading"]["score"]["threshold"]``; without them, a top
+  probability under ``metadata["reading"]["min_confidence"]``. Both are set by
+  ``drawcnn/cli/train_readings.py`` on held-out writers and held-out kinds of non-digits. A
+  network with neither (e.g. freshly trained) never declines.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .adapt import combine_novelty, novelty_parts
 from .data.preprocess import preprocess_steps, render_strokes
 from .data.strokes import extent
 from .errors import NonFiniteOutput, WeightsError
@@ -54,6 +60,8 @@ class Reading:
     reason: str
     activations: list | None = field(default=None, repr=False)
     steps: dict | None = field(default=None, repr=False)
+    #: The novelty score (higher: less like a digit) when the network has one, else None.
+    novelty: float | None = None
 
     @property
     def confidence(self) -> float:
@@ -137,27 +145,68 @@ def min_confidence(net) -> float:
         return 0.0
 
 
+def score_params(net) -> dict | None:
+    """The novelty score's calibration (``metadata["reading"]["score"]``) when ``net`` has
+    feature statistics, else None (the file was checked on load, see engine.weights)."""
+    if not getattr(net, "stats", None):
+        return None
+    return ((getattr(net, "metadata", None) or {}).get("reading") or {}).get("score")
+
+
+def novelty_scores(net, logits: np.ndarray, head_input: np.ndarray, params: dict) -> np.ndarray:
+    """Novelty of (N, classes) logits and (N, C, H, W) head inputs: higher is less like a digit.
+
+    (energy - mean) / std + weight * (log distance - mean) / std, with the energy
+    -log sum exp(logits) and the distance the smallest squared Mahalanobis distance of the
+    per-channel means of ``head_input`` to a class mean (``net.stats``).
+    """
+    pooled = np.asarray(head_input).reshape(len(head_input), head_input.shape[1], -1).mean(axis=2)
+    energy, log_dist = novelty_parts(logits, pooled, net.stats["reading.means"],
+                                     net.stats["reading.precision"])
+    return combine_novelty(energy, log_dist, params)
+
+
+def _forward(net, x: np.ndarray, details: bool):
+    """(logits, probabilities, head input or None, activations or None), one eval pass."""
+    out = net.backend.asarray(x)
+    acts = [] if details else None
+    head_input = None
+    for layer in net.layers:
+        if layer.kind == "Flatten":
+            head_input = np.asarray(net.backend.to_host(out))
+        out = layer.forward(out, False)
+        if details:
+            acts.append((layer.name, np.asarray(net.backend.to_host(out))))
+    probs = np.asarray(net.backend.to_host(net.backend.softmax(out)))
+    if details:
+        acts.append(("softmax", probs))
+    return np.asarray(net.backend.to_host(out)), probs, head_input, acts
+
+
 def read_image(model_input: np.ndarray, net=None, *, details: bool = False,
                steps: dict | None = None) -> Reading:
     """Read a (28, 28) model input that is already preprocessed (e.g. from an image file).
 
-    Declines ("not a digit") when the top probability is under the network's calibrated
-    threshold; the probabilities are the network's own either way.
+    Declines ("not a digit") when the network's calibrated test says so (the novelty score
+    above its threshold, or else the top probability under ``min_confidence``); the
+    probabilities are the network's own either way.
     """
     net = default_network() if net is None else net
     x = np.ascontiguousarray(model_input, dtype=np.float32).reshape(28, 28)
-    if details:
-        acts = net.activations(x[None, None])
-        probs = np.asarray(acts[-1][1][0], dtype=np.float64)
-    else:
-        acts = None
-        probs = np.asarray(net.predict(x[None, None])[0], dtype=np.float64)
-    if not np.all(np.isfinite(probs)):
+    logits, probs, head_input, acts = _forward(net, x[None, None], details)
+    probs = np.asarray(probs[0], dtype=np.float64)
+    params = score_params(net)
+    novelty = None
+    if params is not None and head_input is not None:
+        novelty = float(novelty_scores(net, logits, head_input, params)[0])
+    if not np.all(np.isfinite(probs)) or not np.isfinite(novelty if novelty is not None else 0):
         raise NonFiniteOutput(f"the network {net.name!r} produced non-finite outputs "
                               "(its weights are damaged); no reading")
     digit = int(np.argmax(probs))
-    if probs[digit] < min_confidence(net):
+    declined = (novelty > params["threshold"] if novelty is not None
+                else probs[digit] < min_confidence(net))
+    if declined:
         return Reading(None, probs, x, f"not a digit (closest {digit} at {probs[digit]:.0%})",
-                       acts, steps if details else None)
+                       acts, steps if details else None, novelty)
     reason = f"{digit} at {probs[digit]:.0%}"
-    return Reading(digit, probs, x, reason, acts, steps if details else None)
+    return Reading(digit, probs, x, reason, acts, steps if details else None, novelty)

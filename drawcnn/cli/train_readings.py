@@ -22,9 +22,27 @@ from pathlib import Path
 
 import numpy as np
 
-from drawcnn.adapt import calibrate_balanced, features, head_start, outlier_exposure
+from drawcnn.adapt import (
+    calibrate_balanced,
+    calibrate_novelty,
+    combine_novelty,
+    features,
+    fit_gaussian,
+    head_input,
+    head_start,
+    novelty_parts,
+    outlier_exposure,
+    softmax,
+)
 from drawcnn.data import augment_batch, load_dataset
-from drawcnn.data.negatives import GROUPS, font_glyphs, make_negatives
+from drawcnn.data.negatives import (
+    COMPOSED,
+    FONT_TEXT_MORE,
+    GROUPS,
+    font_glyphs,
+    make_negatives,
+    typed_digits,
+)
 from drawcnn.data.pendigits import CANVAS, load_pendigits, split_writers
 from drawcnn.data.stroke_augment import render_batch
 from drawcnn.engine import evaluate, load_network, save_network
@@ -86,22 +104,27 @@ def choose_blend(base, tuned, x_val, y_val, tol: float):
     return net, alpha, ref, tried
 
 
-def rejection_stats(net, x, threshold):
-    p = net.predict(x)
-    return p.max(axis=1) < threshold, p
+def outputs(net, x) -> dict:
+    """What the measurements need of images ``x``: logits, probabilities, pooled features."""
+    pooled, logits = head_input(net, x)
+    return {"pooled": pooled, "logits": logits, "p": softmax(logits)}
 
 
-def digit_stats(net, x, y, threshold):
-    p = net.predict(x)
-    pred, conf = p.argmax(1), p.max(1)
-    right = (pred == y) & (conf >= threshold)
+def parts(net, o: dict):
+    return novelty_parts(o["logits"], o["pooled"], net.stats["reading.means"],
+                         net.stats["reading.precision"])
+
+
+def digit_stats(p, y, declined) -> dict:
+    pred = p.argmax(1)
+    right = (pred == y) & ~declined
     return {"n": int(len(y)), "right": float(right.mean()),
             "right_without_threshold": float((pred == y).mean()),
-            "rejected": float((conf < threshold).mean()),
-            "wrong_accepted": float(((pred != y) & (conf >= threshold)).mean())}, pred, conf
+            "rejected": float(declined.mean()),
+            "wrong_accepted": float(((pred != y) & ~declined).mean())}
 
 
-def personal(net, pd, writers, x_plain, threshold, seed=0):
+def personal(net, pd, writers, x_plain, decline, seed=0):
     """3 drawings a digit of one writer -> fine_tune -> that writer's other digits."""
     rows = []
     for w in writers:
@@ -110,12 +133,14 @@ def personal(net, pd, writers, x_plain, threshold, seed=0):
         teach = np.concatenate([rng.choice(idx[pd.labels[idx] == d], 3, replace=False)
                                 for d in range(10)])
         rest = np.setdiff1d(idx, teach)
-        before = digit_stats(net, x_plain[rest], pd.labels[rest], threshold)[0]["right"]
+        o = outputs(net, x_plain[rest])
+        before = digit_stats(o["p"], pd.labels[rest], decline(net, o))["right"]
         t0 = time.perf_counter()
         replay = _replay_images(seed, exclude_writers=[w])  # never the writer under test
         tuned = fine_tune(net, x_plain[teach][:, 0], pd.labels[teach], seed=seed, replay=replay)
         secs = time.perf_counter() - t0
-        after = digit_stats(tuned, x_plain[rest], pd.labels[rest], threshold)[0]["right"]
+        o = outputs(tuned, x_plain[rest])
+        after = digit_stats(o["p"], pd.labels[rest], decline(tuned, o))["right"]
         rows.append({"writer": w, "test": int(len(rest)), "before": before, "after": after,
                      "seconds": round(secs, 1)})
         print(f"  {w}: {before:.4f} -> {after:.4f} on {len(rest)} ({secs:.1f} s)", flush=True)
@@ -146,6 +171,12 @@ def main(argv=None) -> int:
     ap.add_argument("--tol", type=float, default=0.0004,
                     help="MNIST validation accuracy the blend may lose against --init")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-score", action="store_true",
+                    help="no feature-space novelty score: the softmax threshold only")
+    ap.add_argument("--refit-score", action="store_true",
+                    help="fit the novelty score again even if --init has one")
+    ap.add_argument("--more-negatives", action="store_true",
+                    help="also train on the composed kinds and more typed glyphs")
     args = ap.parse_args(argv)
     cache = Path(args.cache)
     t_start = time.perf_counter()
@@ -170,7 +201,10 @@ def main(argv=None) -> int:
 
     def make_neg():
         rng = np.random.default_rng(7)
-        x_tr, _ = make_negatives(GROUPS["train"], 9000, rng)
+        # the composed kinds came later: generated apart (make_more), so that this rng
+        # stream, hence the calibration and test drawings below, stay the same sample
+        first = [k for k in GROUPS["train"] if k not in COMPOSED]
+        x_tr, _ = make_negatives(first, 9000, rng)
         parts = [x_tr, font_glyphs(2000, rng)]
         try:
             fm = load_dataset("fashion-mnist")
@@ -183,7 +217,15 @@ def main(argv=None) -> int:
         return {"train": np.concatenate(parts), "calib": x_cal, "calib_kinds": k_cal,
                 "test": x_te, "test_kinds": k_te, "fashion_test": fm_test}
 
+    def make_more():
+        rng = np.random.default_rng(8)
+        return {"train": np.concatenate([make_negatives(COMPOSED, 3000, rng)[0],
+                                         font_glyphs(1000, rng, FONT_TEXT_MORE)])}
+
     neg = cached(cache, "negatives", make_neg)
+    if args.more_negatives:
+        neg["train"] = np.concatenate([neg["train"], cached(cache, "negatives_more",
+                                                            make_more)["train"]])
     print(f"data ready: {len(pen['y'])} stroke renders, {len(neg['train'])} train non-digits "
           f"({time.perf_counter() - t_start:.0f} s)", flush=True)
 
@@ -218,7 +260,8 @@ def main(argv=None) -> int:
                         "pen": features(base, pen["x"], start),
                         "neg": features(base, neg["train"], start)}
 
-            f = cached(cache, f"features_{Path(init).stem}_{args.arch}_f{args.fold}",
+            f = cached(cache, f"features_{Path(init).stem}_{args.arch}_f{args.fold}"
+                       f"{'_more' if args.more_negatives else ''}",
                        make_features)
             pools = [(f["mnist"], f["mnist_y"].astype(np.int64), 1 - args.pen_share, False),
                      (f["pen"], pen["y"].astype(np.int64), args.pen_share, False)]
@@ -236,62 +279,106 @@ def main(argv=None) -> int:
     mn = evaluate(net, mnist.x_test, mnist.y_test).accuracy
     print(f"MNIST test {mn:.4f}", flush=True)
     y = pd.labels
-    cal = np.isin(pd.writers, calib_w)
-    _, pred, conf = digit_stats(net, plain[cal], y[cal], 0.0)
-    conf_neg = net.predict(neg["calib"]).max(1)
-    threshold = calibrate_balanced(conf, pred == y[cal], conf_neg, args.max_loss)
-    calib_neg_rej = float((conf_neg < threshold).mean())
-    te = np.isin(pd.writers, test_w)
-    test_digits = digit_stats(net, plain[te], y[te], threshold)[0]
-    rej, _ = rejection_stats(net, neg["test"], threshold)
-    kinds = neg["test_kinds"]
-    per_kind = {k: float(rej[kinds == k].mean()) for k in sorted(set(kinds.tolist()))}
-    fashion = (float(rejection_stats(net, neg["fashion_test"], threshold)[0].mean())
-               if len(neg["fashion_test"]) else None)
-    trw = np.isin(pd.writers, train_w)
+    cal, te, trw = (np.isin(pd.writers, w) for w in (calib_w, test_w, train_w))
+    typed = cached(cache, "typed_digits", lambda: dict(zip("xy", typed_digits())))
+    outs = {"calib": outputs(net, plain[cal]), "calib_neg": outputs(net, neg["calib"])}
+    # the softmax threshold (kept in every file: the answer of a file without statistics)
+    conf = outs["calib"]["p"].max(1)
+    right = outs["calib"]["p"].argmax(1) == y[cal]
+    threshold = calibrate_balanced(conf, right, outs["calib_neg"]["p"].max(1), args.max_loss)
+    score, tried = None, None
+    if not args.no_score:
+        if net.stats and not args.refit_score:
+            score = net.metadata["reading"]["score"]
+        else:
+            t0 = time.perf_counter()
+            fit = outputs(net, np.concatenate([x_tr, pen["x"]]))
+            means, precision = fit_gaussian(fit["pooled"], np.r_[y_tr, pen["y"]],
+                                            net.arch.num_classes)
+            net.stats = {"reading.means": means.astype(np.float32),
+                         "reading.precision": precision.astype(np.float32)}
+            score, tried = calibrate_novelty(parts(net, outs["calib"]), right,
+                                             parts(net, outs["calib_neg"]),
+                                             max_loss=args.max_loss)
+            print(f"novelty score fitted ({time.perf_counter() - t0:.0f} s): {score}",
+                  flush=True)
+    sets = {"calib_digits": (plain[cal], y[cal]), "test_digits": (plain[te], y[te]),
+            "train_writer_digits": (plain[trw], y[trw]), "typed_digits": (typed["x"], typed["y"]),
+            "mnist_test": (mnist.x_test, mnist.y_test), "calib_nondigits": (neg["calib"], None),
+            "test_nondigits": (neg["test"], None), "fashion_test": (neg["fashion_test"], None)}
+    methods = {"softmax": lambda net, o: o["p"].max(1) < threshold}
+    if score is not None:
+        methods["novelty"] = lambda net, o: combine_novelty(*parts(net, o), score) > score[
+            "threshold"]
     report = {
         "arch": net.arch.name, "fold": args.fold, "init": init, "steps": args.steps,
-        "blend": alpha, "mnist_val_by_blend": val,
-        "lr": args.lr, "max_loss": args.max_loss, "threshold": threshold, "mnist_test": mn,
-        "writers": {"train": train_w, "calib": calib_w, "test": test_w},
-        "calib_digits_right": digit_stats(net, plain[cal], y[cal], threshold)[0],
-        "calib_nondigits_rejected": calib_neg_rej,
-        "test_digits": test_digits,
-        "train_writer_digits": digit_stats(net, plain[trw], y[trw], threshold)[0],
-        "test_nondigits_rejected": float(rej.mean()), "test_nondigits_per_kind": per_kind,
-        "fashion_test_rejected": fashion,
-    }
-    print(json.dumps({k: v for k, v in report.items() if k != "writers"}, indent=1), flush=True)
+        "blend": alpha, "mnist_val_by_blend": val, "lr": args.lr, "max_loss": args.max_loss,
+        "threshold": threshold, "score": score, "score_weights_tried": tried, "mnist_test": mn,
+        "writers": {"train": train_w, "calib": calib_w, "test": test_w}}
+    outs = {"calib_digits": outs["calib"], "calib_nondigits": outs["calib_neg"],
+            **{what: outputs(net, x) for what, (x, _) in sets.items()
+               if len(x) and what not in ("calib_digits", "calib_nondigits")}}
+    for name, decline in methods.items():
+        rep = report[name] = {}
+        for what, (_, labels) in sets.items():
+            if what not in outs:
+                continue
+            o = outs[what]
+            out = decline(net, o)
+            if labels is None:
+                rep[what] = float(out.mean())
+                if what == "test_nondigits":
+                    kinds = neg["test_kinds"]
+                    rep["test_nondigits_per_kind"] = {
+                        k: float(out[kinds == k].mean()) for k in sorted(set(kinds.tolist()))}
+            else:
+                rep[what] = digit_stats(o["p"], labels, out)
+        print(name, json.dumps(rep, indent=1), flush=True)
+    best = "novelty" if score is not None else "softmax"
     if args.personal:
-        rows = personal(net, pd, calib_w + test_w, plain, threshold, args.seed)
-        report["personal"] = {"rows": rows,
+        rows = personal(net, pd, calib_w + test_w, plain, methods[best], args.seed)
+        report["personal"] = {"method": best, "rows": rows,
                               "mean_before": float(np.mean([r["before"] for r in rows])),
                               "mean_after": float(np.mean([r["after"] for r in rows])),
                               "max_seconds": max(r["seconds"] for r in rows)}
         print(json.dumps({k: v for k, v in report["personal"].items() if k != "rows"}))
-    if args.out and not args.eval_only:
+    if args.out:
         need = MIN_MNIST.get(net.arch.name, 0.0)
         if mn < need:
             print(f"NOT saved: MNIST test {mn:.4f} < {need}", flush=True)
         else:
-            net.metadata.update(prior)
-            net.metadata["training"] = training_record(net.metadata, args, mn, alpha, init)
+            if not args.eval_only:
+                net.metadata.update(prior)
+                net.metadata["training"] = training_record(net.metadata, args, mn, alpha, init)
+            old = net.metadata.get("reading") or {}
+            recipe = (old.get("recipe", "") if args.eval_only else
+                      f"drawcnn/cli/train_readings.py --arch {args.arch} --fold {args.fold} "
+                      f"--steps {args.steps} --lr {args.lr} --neg-share {args.neg_share} "
+                      f"--pen-share {args.pen_share} --batch {args.batch}"
+                      f"{' --head-only' if args.head_only else ''}"
+                      f"{' --more-negatives' if args.more_negatives else ''}; blend {alpha}")
+            held = (f"held-out writers {calib_w} and held-out kinds "
+                    f"{list(GROUPS['calib'])}, declining at most {args.max_loss:.1%} of the "
+                    "digits read right")
             net.metadata["reading"] = {
                 "min_confidence": threshold,
                 "calibration": "top-probability threshold maximising digits read right + "
-                               "non-digits declined on held-out writers "
-                               f"{calib_w} and held-out kinds {list(GROUPS['calib'])}, "
-                               f"declining at most {args.max_loss:.1%} of right digits",
-                "measured": {k: report[k] for k in ("mnist_test", "test_digits",
-                                                     "test_nondigits_rejected",
-                                                     "calib_nondigits_rejected",
-                                                     "fashion_test_rejected")},
+                               f"non-digits declined on {held}",
+                "measured": {"mnist_test": mn, **{m: {k: v for k, v in report[m].items()
+                                                      if k != "train_writer_digits"}
+                                                   for m in methods}},
                 "writers": report["writers"],
-                "recipe": f"drawcnn/cli/train_readings.py --arch {args.arch} --fold {args.fold} "
-                          f"--steps {args.steps} --lr {args.lr} --neg-share {args.neg_share} "
-                          f"--pen-share {args.pen_share} --batch {args.batch}"
-                          f"{' --head-only' if args.head_only else ''}; blend {alpha}",
+                "recipe": recipe,
             }
+            if score is not None:
+                net.metadata["reading"]["score"] = {
+                    **score, "about": "energy of the logits + weight x log Mahalanobis "
+                    "distance of the per-channel means of the dense head's input to the "
+                    "nearest digit class (shared covariance fitted on the 55,000 MNIST training "
+                    "digits and the train writers' pen digits), standardised on the "
+                    f"calibration digits; weight and threshold chosen on {held}"}
+            else:
+                net.stats = {}
             net.metadata.pop("source", None)
             save_network(net, args.out)
             print(f"saved {args.out}", flush=True)

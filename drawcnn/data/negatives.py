@@ -153,10 +153,42 @@ def _many_strokes(rng):
     return [rng.uniform(0, 10, (int(rng.integers(3, 6)), 2)) for _ in range(rng.integers(3, 6))]
 
 
+def _polygon(rng):
+    """A closed polygon of 5-7 corners at random radii (a pentagon, a hexagon, a blob with
+    corners). Never four corners: a square (calibration) and a diamond (test) are kinds."""
+    n = int(rng.integers(5, 8))
+    a = (np.arange(n) + rng.uniform(-0.2, 0.2, n)) * 2 * np.pi / n + rng.uniform(0, 2 * np.pi)
+    r = rng.uniform(3.5, 5, n)
+    p = np.c_[5 + r * np.cos(a), 5 + r * np.sin(a)]
+    return [np.vstack([p, p[:1]])]
+
+
+def _pair(rng):
+    """Two train-group letters or symbols side by side, or one over the other, as one drawing."""
+    names = [k for k in _TRAIN_TEMPLATES if k in TEMPLATES]
+    a, b = (TEMPLATES[names[i]] for i in rng.choice(len(names), 2, replace=False))
+    shift = np.array([11.0, 0.0]) if rng.random() < 0.7 else np.array([0.0, 11.0])
+    return [np.asarray(s, float) for s in a] + [np.asarray(s, float) + shift for s in b]
+
+
+def _dotted(rng):
+    """A train-group letter or symbol with one to three dots around it (as in ä, ü, ;)."""
+    names = [k for k in _TRAIN_TEMPLATES if k in TEMPLATES]
+    base = [np.asarray(s, float) for s in TEMPLATES[names[rng.integers(len(names))]]]
+    dots = []
+    for _ in range(int(rng.integers(1, 4))):
+        side = rng.integers(4)
+        xy = rng.uniform(0, 10, 2)
+        xy[side % 2] = -2.0 if side < 2 else 12.0
+        dots.append(np.array([xy, xy + rng.normal(0, 0.15, 2)]))
+    return base + dots
+
+
 #: Scribbles: name -> (rng -> strokes).
 SCRIBBLES: dict[str, Callable] = {"zigzag": _zigzag,
                                   "hatching": _hatching, "coil": _coil, "scratch": _scratch,
-                                  "many_strokes": _many_strokes}
+                                  "many_strokes": _many_strokes, "polygon": _polygon,
+                                  "pair": _pair, "dotted": _dotted}
 
 #: Which kinds teach, which calibrate the threshold and which measure it: never mixed.
 GROUPS: dict[str, tuple[str, ...]] = {
@@ -164,14 +196,27 @@ GROUPS: dict[str, tuple[str, ...]] = {
               "t", "w", "plus", "hash", "asterisk", "at", "percent", "less", "tilde", "dollar",
               "arrow_right", "arrow_left", "arrow_up", "heart", "triangle", "spiral", "pi",
               "smiley", "infinity", "divide", "lambda", "omega", "psi", "box_cross",
-              "envelope", "cloud", "zigzag", "hatching"),
+              "envelope", "cloud", "zigzag", "hatching", "polygon", "pair", "dotted"),
     "calib": ("C", "T", "y", "equals", "question", "greater", "star", "square", "coil"),
     "test": ("F", "L", "P", "V", "Y", "e", "k", "n", "u", "ampersand", "exclamation", "caret",
              "tick", "arrow_down", "diamond", "sigma", "dash", "scratch", "many_strokes"),
 }
+#: The templates the composed kinds (pair, dotted) are built from: the train group's letters
+#: and symbols only, so no calibration or test kind ever appears in a training drawing.
+_TRAIN_TEMPLATES = ("A", "E", "H", "J", "K", "M", "N", "R", "U", "W", "X", "a", "f", "h", "m",
+                    "r", "t", "w", "plus", "hash", "asterisk", "at", "percent", "less", "tilde",
+                    "dollar", "arrow_right", "arrow_left", "arrow_up", "heart", "triangle",
+                    "spiral", "pi", "smiley", "infinity", "divide", "lambda", "omega", "psi",
+                    "box_cross", "envelope", "cloud")
 #: Typed glyphs used for training: letters and symbols of the train group, and Greek and
 #: Cyrillic letters that look like neither a digit nor a calibration or test kind.
 FONT_TEXT = ("AEHJKMNRUWXahmrtwx+#*@%<~$" "ΞΦΨΩαλφψω" "ЖЯФДИШЩЫЮЦ")
+#: More typed glyphs (added later, generated apart so the first set stays as it was): accented
+#: capitals of train letters, symbols and letters that look like no digit and no calibration
+#: or test kind (no µ, Þ, ¶, §, ß, €, £, ¥, Γ, Λ, Θ, З, Ч, Б).
+FONT_TEXT_MORE = "ÄÅÆŒÉÊÜŴ±©®¤ΔЙЛП"
+#: Kinds added later, made from train kinds or generic shapes (generated apart, see above).
+COMPOSED = ("polygon", "pair", "dotted")
 
 
 def kind_strokes(kind: str, rng: np.random.Generator) -> list[np.ndarray]:
@@ -211,6 +256,26 @@ def font_glyphs(n: int, rng: np.random.Generator, text: str = FONT_TEXT) -> np.n
         if x is not None:
             out.append(x[None])
     return np.asarray(out, np.float32).reshape(-1, 1, 28, 28)
+
+
+def typed_digits() -> tuple[np.ndarray, np.ndarray]:
+    """Every digit typed in every system font (printed-style digits), as model inputs and labels;
+    empty when Pillow or a TrueType font is missing."""
+    try:
+        from PIL import Image, ImageDraw, ImageFont
+    except ImportError:
+        return np.zeros((0, 1, 28, 28), np.float32), np.zeros(0, np.int64)
+    xs, ys = [], []
+    for path in _font_files():
+        font = ImageFont.truetype(str(path), 96)
+        for d in range(10):
+            img = Image.new("L", (160, 160), 0)
+            ImageDraw.Draw(img).text((20, 10), str(d), fill=255, font=font)
+            x = to_mnist(np.asarray(img, np.float32) / 255.0)
+            if x is not None:
+                xs.append(x[None])
+                ys.append(d)
+    return np.asarray(xs, np.float32).reshape(-1, 1, 28, 28), np.asarray(ys, np.int64)
 
 
 def _font_files():

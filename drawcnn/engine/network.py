@@ -56,8 +56,13 @@ class Network:
         *,
         seed: int = 0,
         metadata: dict | None = None,
+        stats: dict[str, np.ndarray] | None = None,
     ):
         self.arch = arch
+        #: Arrays saved with the network that are not layer parameters (host float32, never
+        #: trained): the feature statistics of the "not a digit" score (weights.STATS_PREFIX).
+        self.stats: dict[str, np.ndarray] = {k: np.array(v, np.float32)
+                                             for k, v in (stats or {}).items()}
         if isinstance(backend, str):
             choice = resolve_backend(backend)
             self.backend, self.backend_reason = choice.backend, choice.reason
@@ -113,7 +118,7 @@ class Network:
     def copy(self, backend: str | Backend | None = None) -> Network:
         """An independent network with the same weights (optionally on another backend)."""
         return Network(self.arch, self.get_params(), backend or self.backend,
-                       metadata=dict(self.metadata))
+                       metadata=dict(self.metadata), stats=self.stats)
 
     # ------------------------------------------------------------------ inference
     def _prepare(self, x) -> np.ndarray:

@@ -6,6 +6,10 @@ files. Loading checks everything before decompressing anything and turns every f
 (missing, truncated, not a zip, bad CRC, oversized entries, missing arrays, wrong shapes,
 weights that are not finite as float32 or could overflow, an architecture the engine cannot
 run) into one WeightsError whose message names the file and the problem.
+
+Besides the layers' parameters a file may hold the feature statistics of the "not a digit"
+score (``reading.means``, ``reading.precision``: see ``stats_shapes`` and drawcnn.reading);
+they are checked the same way, and a file without them loads as before.
 """
 
 from __future__ import annotations
@@ -26,6 +30,75 @@ FORMAT = "drawcnn-weights"
 FORMAT_VERSION = 1
 
 
+#: Names of the optional statistics arrays start with this (never a layer name).
+STATS_PREFIX = "reading."
+#: Largest magnitude a statistic may have: far beyond any fitted value, small enough that the
+#: score's float64 arithmetic cannot overflow.
+MAX_STAT = 1e12
+
+
+def head_channels(arch: Architecture) -> int:
+    """Channels of the feature maps that enter the dense head (the Flatten layer's input),
+    0 when the network has no such maps."""
+    kinds = [type(spec).__name__ for spec in arch.layers]
+    if "Flatten" not in kinds:
+        return 0
+    i = kinds.index("Flatten")
+    shape = tuple(arch.input_shape) if i == 0 else arch.output_shapes()[i - 1]
+    return int(shape[0]) if len(shape) == 3 else 0
+
+
+def stats_shapes(arch: Architecture) -> dict[str, tuple]:
+    """Shapes of the optional statistics for ``arch``: the class means of the per-channel
+    means of the dense head's input maps, and the inverse of their shared covariance."""
+    k = head_channels(arch)
+    if not k:
+        return {}
+    return {f"{STATS_PREFIX}means": (arch.num_classes, k), f"{STATS_PREFIX}precision": (k, k)}
+
+
+def check_stats(arch: Architecture, stats: dict, fail) -> dict[str, np.ndarray]:
+    """``stats`` as float32 arrays, all or none of ``stats_shapes(arch)``, finite and bounded;
+    ``fail(message)`` builds the error to raise."""
+    if not stats:
+        return {}
+    expected = stats_shapes(arch)
+    if set(stats) != set(expected):
+        raise fail(f"statistics arrays {sorted(stats)} do not match {arch.name} (needs "
+                   f"{sorted(expected) or 'none'})")
+    out = {}
+    for key, shape in expected.items():
+        arr = np.asarray(stats[key])
+        if arr.shape != shape or arr.dtype.kind != "f":
+            raise fail(f"{key} has shape {arr.shape} ({arr.dtype}), {arch.name} needs {shape}")
+        with np.errstate(over="ignore", invalid="ignore"):
+            arr32 = arr.astype(np.float32)
+        if not np.all(np.isfinite(arr32)) or np.abs(arr32).max(initial=0.0) > MAX_STAT:
+            raise fail(f"{key} contains NaN, infinite or huge values")
+        out[key] = arr32
+    return out
+
+
+#: The calibration the statistics come with, in ``metadata["reading"]["score"]``: numbers, the
+#: two standard deviations positive (see drawcnn.reading.novelty_scores).
+SCORE_FIELDS = ("energy_mean", "energy_std", "distance_mean", "distance_std", "weight",
+                "threshold")
+
+
+def check_score(meta: dict, fail) -> None:
+    """A file with statistics must say how to use them: every SCORE_FIELDS a finite number."""
+    score = (meta.get("reading") or {}).get("score") if isinstance(meta.get("reading"),
+                                                                  dict) else None
+    if not isinstance(score, dict):
+        raise fail("has feature statistics but no reading.score calibration in its metadata")
+    for key in SCORE_FIELDS:
+        v = score.get(key)
+        if type(v) not in (int, float) or not np.isfinite(v) or abs(v) > MAX_STAT:
+            raise fail(f"reading.score.{key} is not a finite number ({str(v)[:20]!r})")
+    if score["energy_std"] <= 0 or score["distance_std"] <= 0:
+        raise fail("reading.score has a standard deviation that is not positive")
+
+
 def save_network(net, path, training: dict | None = None) -> Path:
     """Write ``net``'s parameters and metadata to ``path`` atomically; returns the path."""
     from .. import __version__
@@ -42,6 +115,10 @@ def save_network(net, path, training: dict | None = None) -> Path:
     if training is not None:
         meta["training"] = training
     arrays = net.get_params()
+    stats = check_stats(net.arch, getattr(net, "stats", None) or {}, WeightsError)
+    if stats:
+        check_score(meta, lambda m: WeightsError(f"cannot save {path}: it {m}"))
+    arrays.update(stats)
     # default=str: an odd value in the metadata must never cost the trained weights
     arrays[META_KEY] = np.frombuffer(json.dumps(meta, default=str).encode("utf-8"), np.uint8)
     try:
@@ -104,8 +181,9 @@ def output_bound(arch: Architecture, params: dict[str, np.ndarray]) -> float:
     return bound
 
 
-def read_weights(path) -> tuple[Architecture, dict[str, np.ndarray], dict]:
-    """(architecture, params, metadata) from a file, fully validated; raises WeightsError.
+def read_weights(path) -> tuple[Architecture, dict[str, np.ndarray], dict[str, np.ndarray], dict]:
+    """(architecture, params, stats, metadata) from a file, fully validated; raises WeightsError.
+    ``stats`` holds the optional statistics arrays (``stats_shapes``), empty when there are none.
 
     Nothing is decompressed before the archive's entries and array headers are checked
     (see drawcnn.untrusted), the architecture must be one the engine can run, and the
@@ -138,6 +216,8 @@ def read_weights(path) -> tuple[Architecture, dict[str, np.ndarray], dict]:
     except (KeyError, ArchitectureError, RecursionError) as exc:
         raise WeightsError(f"{path}: bad architecture in metadata: {str(exc)[:200]}") from None
 
+    stats = check_stats(arch, {k: arrays.pop(k) for k in list(arrays)
+                               if k.startswith(STATS_PREFIX)}, fail)
     expected = arch.param_shapes()
     missing = sorted(set(expected) - set(arrays))
     if missing:
@@ -162,17 +242,19 @@ def read_weights(path) -> tuple[Architecture, dict[str, np.ndarray], dict]:
     if output_bound(arch, params) > MAX_OUTPUT_BOUND:
         raise WeightsError(f"{path}: the weights are so large that the network's outputs "
                            "could overflow (damaged file?)")
+    if stats:
+        check_score(meta, fail)
     meta.pop(META_KEY, None)
-    return arch, params, meta
+    return arch, params, stats, meta
 
 
 def load_network(path, backend="cpu", expect_arch: str | None = None):
     """A Network from a weights file; ``expect_arch`` rejects a file of another architecture."""
     from .network import Network
 
-    arch, params, meta = read_weights(path)
+    arch, params, stats, meta = read_weights(path)
     if expect_arch is not None and arch.name != expect_arch:
         raise WeightsError(f"{path}: holds a {arch.name!r} network, expected {expect_arch!r}")
     meta = {k: v for k, v in meta.items() if k != "architecture"}
     meta["source"] = str(path)
-    return Network(arch, params, backend, metadata=meta)
+    return Network(arch, params, backend, metadata=meta, stats=stats)
