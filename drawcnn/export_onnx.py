@@ -145,6 +145,15 @@ def build_model(net):
         "classes": ",".join(str(k) for k in range(arch.num_classes)),
         "drawcnn_version": __version__,
     }
+    reading = meta.get("reading") if isinstance(meta.get("reading"), dict) else {}
+    if "min_confidence" in reading:
+        # the model gives probabilities only: drawcnn's feature-space "not a digit" score
+        # (reading.score, net.stats) is not exported; the softmax threshold is the fallback
+        props["not_a_digit"] = json.dumps({
+            "min_confidence": reading["min_confidence"],
+            "note": "probabilities only; decline a reading whose top probability is under "
+                    "min_confidence (drawcnn itself also uses a feature-space score that is "
+                    "not part of this model)"})
     if meta.get("source"):
         props["source_weights"] = Path(str(meta["source"])).name
     helper.set_model_props(model, props)

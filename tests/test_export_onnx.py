@@ -122,6 +122,9 @@ def test_metadata_holds_architecture_and_training(exported):
     assert f"{training['test_accuracy']:.2%}" in props["training_summary"]
     assert props["drawcnn_version"]
     assert props["source_weights"] == f"{net.arch.name}.npz"
+    # probabilities only: the softmax "not a digit" threshold travels along as a note
+    assert json.loads(props["not_a_digit"])["min_confidence"] == pytest.approx(
+        net.metadata["reading"]["min_confidence"])
 
 
 def test_every_layer_kind_and_stride_exports_exactly(tmp_path):

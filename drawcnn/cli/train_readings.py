@@ -351,7 +351,9 @@ def main(argv=None) -> int:
                 net.metadata.update(prior)
                 net.metadata["training"] = training_record(net.metadata, args, mn, alpha, init)
             old = net.metadata.get("reading") or {}
-            recipe = (old.get("recipe", "") if args.eval_only else
+            recipe = (f"{old.get('recipe', '')}; then measured and its novelty score fitted "
+                      f"by drawcnn/cli/train_readings.py --arch {args.arch} --fold {args.fold} "
+                      "--eval-only --refit-score" if args.eval_only else
                       f"drawcnn/cli/train_readings.py --arch {args.arch} --fold {args.fold} "
                       f"--steps {args.steps} --lr {args.lr} --neg-share {args.neg_share} "
                       f"--pen-share {args.pen_share} --batch {args.batch}"
