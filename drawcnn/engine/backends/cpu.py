@@ -20,6 +20,7 @@ from ..shapes import conv_out_size, pool_out_size
 from . import cpu_conv_kernels as C
 from . import cpu_im2col_s1 as I
 from . import cpu_kernels as K
+from . import cpu_pool2 as P2
 from . import cpu_shift_conv as S
 from . import cpu_winograd as WG
 from .cpu_threads import PAR_WORK, SERIAL_PARAM_SIZE, WORKERS, in_parts, run_op
@@ -225,7 +226,7 @@ class CpuBackend:
 
         def part(lo, hi):
             m = min(step, hi - lo)
-            dW = np.zeros((f, ckk), dtype=dout.dtype)
+            dWt = np.zeros((ckk, f), dtype=dout.dtype)  # dW transposed: see the GEMM below
             db = np.empty(f, dtype=dout.dtype)
             C.channel_sum(db, d3[lo:hi])
             cols = S.workspace("cols", (ckk * m * p,), x.dtype)
@@ -238,18 +239,20 @@ class CpuBackend:
                 dd = dy[: f * k].reshape(f, k)
                 _im2col(cc, x[s:e], kh, kw, stride, pad)
                 C.nchw_to_rows(dd, d3[s:e])
-                dW += dd @ cc.T  # (F, n*P) @ (n*P, CKK): one GEMM per chunk
+                # (CKK, n*P) @ (n*P, F): one GEMM per chunk; OpenBLAS ran this orientation
+                # 1.7x faster than dd @ cc.T for LeNet's shapes (F = 6, 16; CKK = 25, 150)
+                dWt += cc @ dd.T
                 if need_dx:
                     dc = dcols[: ckk * k].reshape(ckk, k)
                     np.matmul(w2.T, dd, out=dc)  # (CKK, F) @ (F, n*P)
                     _col2im(dx[s:e], dc, kh, kw, stride, pad)
-            partial_dW[lo] = dW
+            partial_dW[lo] = dWt
             partial_db[lo] = db
 
         self._parallel_over_batch(n, n * ckk * p, part)
-        dW = sum(partial_dW[k] for k in sorted(partial_dW))
+        dWt = sum(partial_dW[k] for k in sorted(partial_dW))
         db = sum(partial_db[k] for k in sorted(partial_db))
-        return dx, dW.reshape(W.shape), db
+        return dx, np.ascontiguousarray(dWt.T).reshape(W.shape), db
 
     def _parallel_over_batch(self, n, work, part):
         """Run part(lo, hi) over slices of the batch on the worker threads (or inline)."""
@@ -278,6 +281,14 @@ class CpuBackend:
     def maxpool_forward(self, x, size, stride, need_argmax):
         out = self._pool_out(x, size, stride)
         parallel = x.size >= PAR_WORK
+        if size == stride == 2:  # the shipped networks' pools: unrolled, int8 winner codes
+            if not need_argmax:
+                run_op(P2.maxpool2_forward_eval, P2.maxpool2_forward_eval, parallel, out, x,
+                       split=2)
+                return out, None
+            code = np.empty(out.shape, dtype=np.int8)
+            run_op(P2.maxpool2_forward, P2.maxpool2_forward, parallel, out, code, x, split=3)
+            return out, (x.shape, code)
         if not need_argmax:  # inference: no argmax bookkeeping
             run_op(K.maxpool_forward_eval, K.maxpool_forward_eval_serial, parallel, out, x, size,
                  stride, split=2)
@@ -290,6 +301,10 @@ class CpuBackend:
     def maxpool_backward(self, dout, cache, size, stride):
         x_shape, argmax = cache
         dx = np.empty(x_shape, dtype=dout.dtype)
+        if argmax.dtype == np.int8:  # from the 2x2 kernel
+            run_op(P2.maxpool2_backward, P2.maxpool2_backward, dout.size * 4 >= PAR_WORK, dx,
+                   np.ascontiguousarray(dout), argmax, split=3)
+            return dx
         run_op(K.maxpool_backward, K.maxpool_backward_serial, dout.size * 4 >= PAR_WORK, dx,
              np.ascontiguousarray(dout), argmax, size, stride, split=3)
         return dx

@@ -82,8 +82,10 @@ def rows_to_nchw_bias(out, y, b):
         n = nf // n_f
         f = nf % n_f
         bias = b[f]
+        src = y[f, n * n_pos:(n + 1) * n_pos]  # a slice: contiguous loads, not gathers
+        dst = out[n, f]
         for p in range(n_pos):
-            out[n, f, p] = y[f, n * n_pos + p] + bias
+            dst[p] = src[p] + bias
 
 
 @serial_kernel
@@ -92,8 +94,10 @@ def nchw_to_rows(y, d):
     n_img, n_f, n_pos = d.shape
     for f in range(n_f):
         for n in range(n_img):
+            dst = y[f, n * n_pos:(n + 1) * n_pos]
+            src = d[n, f]
             for p in range(n_pos):
-                y[f, n * n_pos + p] = d[n, f, p]
+                dst[p] = src[p]
 
 
 @serial_kernel

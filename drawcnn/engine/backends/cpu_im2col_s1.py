@@ -5,7 +5,10 @@ output row) and copy rows of OW elements; with LeNet's OW of 10 to 28 that bookk
 cost 3-4x the GEMM it feeds (profile in README, "Speed"). Here each (image, channel) plane
 is first zero-padded (the whole slice for im2col, one plane in L1 for col2im), after which
 every column row is a plain copy of OW contiguous elements with no branch (and col2im a
-plain add), which the compiler vectorises. Same layouts as the general kernels: cols
+plain add), which the compiler vectorises: the runs are addressed as slices, so each copy
+indexes from 0 by its loop counter (an index like ``src[ow + j]`` is a signed sum Numba
+wraps when negative, which LLVM turned into gathers: 3x slower, measured on LeNet's
+layers). Same layouts as the general kernels: cols
 (C*kh*kw, N*OH*OW). Serial, nogil, cached: cpu.py runs them per slice of the batch on its
 worker threads.
 """
@@ -52,10 +55,11 @@ def im2col_s1(cols, xp, kh, kw):
                 row = cols[(c * kh + i) * kw + j]
                 for n in range(n_img):
                     for oh in range(out_h):
-                        src = xp[n, c, oh + i]
+                        src = xp[n, c, oh + i, j:j + out_w]
                         base = n * n_pos + oh * out_w
+                        dst = row[base:base + out_w]
                         for ow in range(out_w):
-                            row[base + ow] = src[ow + j]
+                            dst[ow] = src[ow]
 
 
 @serial_kernel
@@ -76,10 +80,13 @@ def col2im_s1(dx, dcols, kh, kw, pad, dxp):
                 for j in range(kw):
                     row = dcols[(c * kh + i) * kw + j]
                     for oh in range(out_h):
-                        dst = dxp[oh + i]
+                        dst = dxp[oh + i, j:j + out_w]
                         base = n * n_pos + oh * out_w
+                        src = row[base:base + out_w]
                         for ow in range(out_w):
-                            dst[ow + j] += row[base + ow]
+                            dst[ow] += src[ow]
             for h in range(height):
+                src = dxp[h + pad, pad:pad + width]
+                dst = dx[n, c, h]
                 for w in range(width):
-                    dx[n, c, h, w] = dxp[h + pad, w + pad]
+                    dst[w] = src[w]
