@@ -127,6 +127,8 @@ def test_conv2d(be, oracle, rng, conv_case):
     want, ocache = oracle.conv2d_forward(x, W, b, stride, pad)
     assert want.shape == (n, f, conv_out_size(h, k, stride, pad), conv_out_size(w, k, stride, pad))
     check(be, out, want, rtol=1e-4, atol=1e-4)
+    fused, _ = be.conv2d_forward(be.asarray(x), Wd, be.asarray(b), stride, pad, relu=True)
+    check(be, fused, oracle.relu_forward(want), rtol=1e-4, atol=1e-4)  # conv + ReLU in one
     dout = f32(rng, *want.shape)
     dx, dW, db = be.conv2d_backward(be.asarray(dout), cache, Wd, stride, pad)
     odx, odW, odb = oracle.conv2d_backward(dout, ocache, W, stride, pad)

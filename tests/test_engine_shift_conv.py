@@ -44,6 +44,8 @@ def _check(case, dtype, stride=1, tol=1e-4):
     ref, rcache = REF.conv2d_forward(x, W, b, stride, pad)
     assert out.shape == ref.shape and out.dtype == dtype
     np.testing.assert_allclose(out, ref, rtol=tol, atol=tol * 10)
+    fused, _ = CPU.conv2d_forward(x, W, b, stride, pad, relu=True)  # conv + ReLU in one call
+    np.testing.assert_allclose(fused, np.maximum(ref, 0), rtol=tol, atol=tol * 10)
     dout = rand(rng, *out.shape, dtype=dtype)
     dx, dW, db = CPU.conv2d_backward(dout, cache, W, stride, pad)
     rdx, rdW, rdb = REF.conv2d_backward(dout, rcache, W, stride, pad)

@@ -40,9 +40,11 @@ class Conv2D(Layer):
     kind = "Conv2D"
     param_keys = ("W", "b")
 
-    def forward(self, x, train=False):
+    def forward(self, x, train=False, relu=False):
+        """With ``relu`` the output is relu(conv(x)): the ReLU layer that follows fused in
+        (``Network.forward``; that layer then only ``adopt``s the output)."""
         out, cache = self.backend.conv2d_forward(x, self._p("W"), self._p("b"),
-                                                 self.spec.stride, self.spec.pad)
+                                                 self.spec.stride, self.spec.pad, relu)
         if train:
             self._cache = cache
         return out
@@ -61,6 +63,13 @@ class ReLULayer(Layer):
 
     def forward(self, x, train=False):
         out = self.backend.relu_forward(x)
+        if train:
+            self._cache = out
+        return out
+
+    def adopt(self, out, train=False):
+        """Take ``out`` = relu(x), computed by the layer before (fused), as this layer's
+        output: backward then runs as if forward had computed it."""
         if train:
             self._cache = out
         return out

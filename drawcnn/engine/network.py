@@ -15,7 +15,7 @@ import numpy as np
 
 from .backends import resolve_backend
 from .backends.base import Backend
-from .layers import DropoutLayer, Layer, make_layer
+from .layers import Conv2D, DropoutLayer, Layer, ReLULayer, make_layer
 from .models import Architecture, init_params
 from .presets import get_architecture
 
@@ -131,16 +131,32 @@ class Network:
         return self.backend.asarray(np.ascontiguousarray(x, dtype=np.float32))
 
     def forward(self, x, train: bool = False):
-        """Logits (on the backend) for a prepared batch."""
+        """Logits (on the backend) for a prepared batch. A convolution followed by a ReLU
+        runs as one backend call (the ReLU applied as the output is written, not in a
+        second pass over it); the ReLU layer keeps that output for its backward."""
         out = x
-        for layer in self.layers:
-            out = layer.forward(out, train)
+        layers = self.layers
+        i = 0
+        while i < len(layers):
+            layer = layers[i]
+            nxt = layers[i + 1] if i + 1 < len(layers) else None
+            if isinstance(layer, Conv2D) and isinstance(nxt, ReLULayer):
+                out = nxt.adopt(layer.forward(out, train, relu=True), train)
+                i += 2
+            else:
+                out = layer.forward(out, train)
+                i += 1
         return out
 
     def predict(self, x) -> np.ndarray:
-        """(N,C,H,W) in [0,1] -> (N,classes) probabilities on the host; rows sum to 1."""
-        logits = self.forward(self._prepare(x))
-        return np.asarray(self.backend.to_host(self.backend.softmax(logits)))
+        """(N,C,H,W) in [0,1] -> (N,classes) probabilities on the host; rows sum to 1.
+
+        A batch larger than the backend's ``infer_chunk`` runs in slices of that size."""
+        xb = self._prepare(x)
+        step = self.backend.infer_chunk or len(xb)
+        parts = [np.asarray(self.backend.to_host(self.backend.softmax(
+            self.forward(xb[s:s + step])))) for s in range(0, len(xb), step)]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def activations(self, x) -> list[tuple[str, np.ndarray]]:
         """[(layer_name, output), ...] for every layer in order, then ("softmax", probs)."""

@@ -31,9 +31,15 @@ class Backend(Protocol):
     def to_host(self, x) -> Any:
         """A host NumPy array with the values of ``x`` (own host arrays may be returned as is)."""
 
+    #: ``Network.predict`` runs a batch larger than this as slices of this many images
+    #: (None: whole), so each layer's output stays in cache (the CPU backend sets it).
+    infer_chunk: int | None
+
     # -- convolution: x (N,C,H,W), W (F,C,k,k), b (F,) -> (N,F,OH,OW)
-    def conv2d_forward(self, x, W, b, stride: int, pad: int) -> tuple[Any, Any]:
-        """(out, cache)."""
+    def conv2d_forward(self, x, W, b, stride: int, pad: int,
+                       relu: bool = False) -> tuple[Any, Any]:
+        """(out, cache); ``relu=True`` returns relu(out), the ReLU layer that follows fused
+        in (the cache, and so backward, is the same either way)."""
 
     def conv2d_backward(self, dout, cache, W, stride: int, pad: int,
                         need_dx: bool = True) -> tuple[Any, Any, Any]:

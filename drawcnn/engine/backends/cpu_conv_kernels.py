@@ -75,8 +75,9 @@ def col2im_rows(dx, dcols, kh, kw, stride, pad):
 
 
 @serial_kernel
-def rows_to_nchw_bias(out, y, b):
-    """out (N, F, P) = y (F, N*P) + b[f]: the GEMM result back to NCHW, bias fused."""
+def rows_to_nchw_bias(out, y, b, relu):
+    """out (N, F, P) = y (F, N*P) + b[f]: the GEMM result back to NCHW, bias fused, and
+    with ``relu`` the following ReLU too (as cpu_kernels.relu_forward: NaN stays NaN)."""
     n_img, n_f, n_pos = out.shape
     for nf in range(n_img * n_f):
         n = nf // n_f
@@ -84,8 +85,13 @@ def rows_to_nchw_bias(out, y, b):
         bias = b[f]
         src = y[f, n * n_pos:(n + 1) * n_pos]  # a slice: contiguous loads, not gathers
         dst = out[n, f]
-        for p in range(n_pos):
-            dst[p] = src[p] + bias
+        if relu:
+            for p in range(n_pos):
+                v = src[p] + bias
+                dst[p] = 0.0 if v <= 0.0 else v
+        else:
+            for p in range(n_pos):
+                dst[p] = src[p] + bias
 
 
 @serial_kernel
