@@ -368,11 +368,15 @@ class CpuBackend:
     # -- optimizers (in place, flat views of contiguous arrays)
     def adam_update(self, p, g, m, v, lr, beta1, beta2, eps, weight_decay, t):
         b1, b2 = 1.0 - beta1**t, 1.0 - beta2**t
+        s = p.dtype.type  # scalars in the parameters' precision: Python floats would make
+        # the kernel compute in float64 (1.6x slower for float32 parameters)
         run_op(K.adam_update, K.adam_update_serial, p.size >= SERIAL_PARAM_SIZE, p.reshape(-1),
              np.ascontiguousarray(g).reshape(-1), m.reshape(-1), v.reshape(-1),
-             lr, beta1, 1.0 - beta1, beta2, 1.0 - beta2, eps, weight_decay, b1, b2, split=4)
+             s(lr), s(beta1), s(1.0 - beta1), s(beta2), s(1.0 - beta2), s(eps),
+             s(weight_decay), s(b1), s(b2), split=4)
 
     def sgd_update(self, p, g, vel, lr, momentum, weight_decay):
+        s = p.dtype.type
         run_op(K.sgd_update, K.sgd_update_serial, p.size >= SERIAL_PARAM_SIZE, p.reshape(-1),
-             np.ascontiguousarray(g).reshape(-1), vel.reshape(-1), lr, momentum, weight_decay,
-             split=3)
+             np.ascontiguousarray(g).reshape(-1), vel.reshape(-1), s(lr), s(momentum),
+             s(weight_decay), split=3)
