@@ -140,6 +140,13 @@ def test_conv2d(be, oracle, rng, conv_case):
     assert none_dx is None
     check(be, dW2, odW, rtol=1e-4, atol=1e-3)
     check(be, db2, odb, rtol=1e-4, atol=1e-4)
+    # conv + ReLU fused backward: dout is the gradient of relu(conv), masked inside
+    fdx, fdW, fdb = be.conv2d_backward(be.asarray(dout), cache, Wd, stride, pad,
+                                       relu_out=fused)
+    want_fused = oracle.conv2d_backward(oracle.relu_backward(dout, oracle.relu_forward(want)),
+                                        ocache, W, stride, pad)
+    for got, ref in zip((fdx, fdW, fdb), want_fused):
+        check(be, got, ref, rtol=1e-4, atol=1e-3)
 
 
 def test_relu(be, oracle, rng, act_shape):

@@ -53,6 +53,10 @@ def _check(case, dtype, stride=1, tol=1e-4):
     np.testing.assert_allclose(dx, rdx, rtol=tol, atol=tol * 10)
     np.testing.assert_allclose(dW, rdW, rtol=tol, atol=tol * 100)
     np.testing.assert_allclose(db, rdb, rtol=tol, atol=tol * 100)
+    masked = REF.conv2d_backward(dout * (fused > 0), rcache, W, stride, pad)
+    for got, want in zip(CPU.conv2d_backward(dout, cache, W, stride, pad, relu_out=fused),
+                         masked):  # conv + ReLU fused backward
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol * 100)
     none_dx, dW2, db2 = CPU.conv2d_backward(dout, cache, W, stride, pad, need_dx=False)
     assert none_dx is None
     np.testing.assert_allclose(dW2, dW, rtol=1e-6, atol=1e-6)

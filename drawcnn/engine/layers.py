@@ -49,9 +49,11 @@ class Conv2D(Layer):
             self._cache = cache
         return out
 
-    def backward(self, dout):
+    def backward(self, dout, relu_out=None):
+        """With ``relu_out`` (the fused output), ``dout`` is the gradient of relu(conv(x))."""
         dx, dW, db = self.backend.conv2d_backward(dout, self._cache, self._p("W"),
-                                                  self.spec.stride, self.spec.pad, self.need_dx)
+                                                  self.spec.stride, self.spec.pad, self.need_dx,
+                                                  relu_out)
         self.grads[f"{self.name}.W"] = dW
         self.grads[f"{self.name}.b"] = db
         self._cache = None
@@ -78,6 +80,12 @@ class ReLULayer(Layer):
         dx = self.backend.relu_backward(dout, self._cache)
         self._cache = None
         return dx
+
+    def release(self):
+        """Hand the kept output to the fused convolution's backward (which applies this
+        layer's backward itself) and forget it."""
+        out, self._cache = self._cache, None
+        return out
 
 
 class _Pool(Layer):

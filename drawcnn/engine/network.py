@@ -74,6 +74,9 @@ class Network:
         ]
         if self.layers:
             self.layers[0].need_dx = False
+        # indices of convolutions whose ReLU (the next layer) runs fused with them
+        self._fused = {i for i, (a, b) in enumerate(zip(self.layers, self.layers[1:]))
+                       if isinstance(a, Conv2D) and isinstance(b, ReLULayer)}
         self._backprop_lock = threading.Lock()
         self.set_params(params)
 
@@ -133,18 +136,17 @@ class Network:
     def forward(self, x, train: bool = False):
         """Logits (on the backend) for a prepared batch. A convolution followed by a ReLU
         runs as one backend call (the ReLU applied as the output is written, not in a
-        second pass over it); the ReLU layer keeps that output for its backward."""
+        second pass over it); the ReLU layer keeps that output, and ``gradients`` runs
+        the pair's backward as one call too."""
         out = x
         layers = self.layers
         i = 0
         while i < len(layers):
-            layer = layers[i]
-            nxt = layers[i + 1] if i + 1 < len(layers) else None
-            if isinstance(layer, Conv2D) and isinstance(nxt, ReLULayer):
-                out = nxt.adopt(layer.forward(out, train, relu=True), train)
+            if i in self._fused:
+                out = layers[i + 1].adopt(layers[i].forward(out, train, relu=True), train)
                 i += 2
             else:
-                out = layer.forward(out, train)
+                out = layers[i].forward(out, train)
                 i += 1
         return out
 
@@ -272,8 +274,14 @@ class Network:
         logits = self.forward(xb, train=True)
         self.last_logits = logits  # read by fit() for the running training accuracy
         loss, dout = self.backend.softmax_cross_entropy(logits, labels)
-        for layer in reversed(self.layers):
-            dout = layer.backward(dout)
+        i = len(self.layers) - 1
+        while i >= 0:
+            if i - 1 in self._fused:  # this ReLU's backward runs inside its convolution's
+                dout = self.layers[i - 1].backward(dout, self.layers[i].release())
+                i -= 2
+            else:
+                dout = self.layers[i].backward(dout)
+                i -= 1
         return loss, self.grads
 
     def train_step(self, x, y, optimizer) -> float:

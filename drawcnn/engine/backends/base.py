@@ -41,9 +41,10 @@ class Backend(Protocol):
         """(out, cache); ``relu=True`` returns relu(out), the ReLU layer that follows fused
         in (the cache, and so backward, is the same either way)."""
 
-    def conv2d_backward(self, dout, cache, W, stride: int, pad: int,
-                        need_dx: bool = True) -> tuple[Any, Any, Any]:
-        """(dx or None, dW, db)."""
+    def conv2d_backward(self, dout, cache, W, stride: int, pad: int, need_dx: bool = True,
+                        relu_out=None) -> tuple[Any, Any, Any]:
+        """(dx or None, dW, db). With ``relu_out`` (the output of a fused conv + ReLU
+        forward) ``dout`` is the gradient of relu(conv): the ReLU's backward fused in."""
 
     # -- activations (any shape)
     def relu_forward(self, x) -> Any: ...

@@ -219,8 +219,12 @@ class CpuBackend:
                                 np.zeros(c, dtype=dout.dtype), 2 - pad)
         return dx, dW, db
 
-    def conv2d_backward(self, dout, cache, W, stride, pad, need_dx=True):
+    def conv2d_backward(self, dout, cache, W, stride, pad, need_dx=True, relu_out=None):
         x = cache
+        if relu_out is not None and (self._use_winograd(x, W, stride, pad)
+                                     or self._use_shift(x, W, stride)):
+            dout = self.relu_backward(dout, relu_out)  # a pass of its own on these paths
+            relu_out = None
         if self._use_winograd(x, W, stride, pad):
             return self._winograd_backward(dout, x, W, pad, need_dx)
         if self._use_shift(x, W, stride):
@@ -231,6 +235,8 @@ class CpuBackend:
         p = oh * ow
         ckk = c * kh * kw
         d3 = np.ascontiguousarray(dout).reshape(n, f, p)
+        masked = relu_out is not None  # the ReLU's backward, applied as dout is rearranged
+        r3 = relu_out.reshape(n, f, p) if masked else d3
         w2 = W.reshape(f, ckk)
         dx = np.empty(x.shape, dtype=dout.dtype) if need_dx else None
         step = self._chunk(c, kh, kw, p)
@@ -239,8 +245,7 @@ class CpuBackend:
         def part(lo, hi):
             m = min(step, hi - lo)
             dWt = np.zeros((ckk, f), dtype=dout.dtype)  # dW transposed: see the GEMM below
-            db = np.empty(f, dtype=dout.dtype)
-            C.channel_sum(db, d3[lo:hi])
+            db = np.zeros(f, dtype=np.float64)
             cols = S.workspace("cols", (ckk * m * p,), x.dtype)
             dy = S.workspace("y", (f * m * p,), x.dtype)
             dcols = S.workspace("dcols", (ckk * m * p,), x.dtype) if need_dx else None
@@ -250,7 +255,7 @@ class CpuBackend:
                 cc = cols[: ckk * k].reshape(ckk, k)
                 dd = dy[: f * k].reshape(f, k)
                 _im2col(cc, x[s:e], kh, kw, stride, pad)
-                C.nchw_to_rows(dd, d3[s:e])
+                C.nchw_to_rows(dd, db, d3[s:e], r3[s:e], masked)
                 # (CKK, n*P) @ (n*P, F): one GEMM per chunk; OpenBLAS ran this orientation
                 # 1.7x faster than dd @ cc.T for LeNet's shapes (F = 6, 16; CKK = 25, 150)
                 dWt += cc @ dd.T
@@ -263,7 +268,7 @@ class CpuBackend:
 
         self._parallel_over_batch(n, n * ckk * p, part)
         dWt = sum(partial_dW[k] for k in sorted(partial_dW))
-        db = sum(partial_db[k] for k in sorted(partial_db))
+        db = sum(partial_db[k] for k in sorted(partial_db)).astype(dout.dtype)
         return dx, np.ascontiguousarray(dWt.T).reshape(W.shape), db
 
     def _parallel_over_batch(self, n, work, part):

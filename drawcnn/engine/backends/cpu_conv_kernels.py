@@ -95,15 +95,29 @@ def rows_to_nchw_bias(out, y, b, relu):
 
 
 @serial_kernel
-def nchw_to_rows(y, d):
-    """y (F, N*P) = d (N, F, P) rearranged: the output gradient in GEMM layout."""
+def nchw_to_rows(y, db, d, r, masked):
+    """y (F, N*P) = d (N, F, P) rearranged: the output gradient in GEMM layout; db (F,)
+    += its sums (the bias gradient, accumulated in db's precision). With ``masked``, d is
+    the gradient of a fused ReLU's output r (N, F, P): y takes d where r > 0, else 0 (the
+    ReLU's backward, as cpu_kernels.relu_backward)."""
     n_img, n_f, n_pos = d.shape
     for f in range(n_f):
+        acc = db[f]
         for n in range(n_img):
             dst = y[f, n * n_pos:(n + 1) * n_pos]
             src = d[n, f]
-            for p in range(n_pos):
-                dst[p] = src[p]
+            if masked:
+                out = r[n, f]
+                for p in range(n_pos):
+                    v = src[p] if out[p] > 0.0 else 0.0
+                    dst[p] = v
+                    acc += v
+            else:
+                for p in range(n_pos):
+                    v = src[p]
+                    dst[p] = v
+                    acc += v
+        db[f] = acc
 
 
 @serial_kernel

@@ -104,9 +104,11 @@ class CudaBackend:
         out = out.reshape(n, f, oh, ow)
         return (self.relu_forward(out) if relu else out), (x.shape, cols)
 
-    def conv2d_backward(self, dout, cache, W, stride, pad, need_dx=True):
+    def conv2d_backward(self, dout, cache, W, stride, pad, need_dx=True, relu_out=None):
         x_shape, cols = cache
         dout = self.asarray(dout)
+        if relu_out is not None:
+            dout = self.relu_backward(dout, relu_out)
         n, f, oh, ow = dout.shape
         d3 = dout.reshape(n, f, oh * ow)
         ckk = cols.shape[1]

@@ -32,7 +32,9 @@ class ReferenceBackend:
         out = (np.einsum("nchwij,fcij->nfhw", win, W) + b[None, :, None, None]).astype(x.dtype)
         return (self.relu_forward(out) if relu else out), (x, xp.shape)
 
-    def conv2d_backward(self, dout, cache, W, stride, pad, need_dx=True):
+    def conv2d_backward(self, dout, cache, W, stride, pad, need_dx=True, relu_out=None):
+        if relu_out is not None:
+            dout = self.relu_backward(dout, relu_out)
         x, padded_shape = cache
         kh, kw = W.shape[2], W.shape[3]
         xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
