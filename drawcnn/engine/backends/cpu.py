@@ -67,7 +67,9 @@ class CpuBackend:
     # -- convolution
     # Columns are built a few images at a time (CHUNK_BYTES) so they stay in cache while
     # the GEMM reads them; backward rebuilds them instead of keeping a 9x copy of the input.
-    CHUNK_BYTES = 2 << 20
+    # 512 KiB (was 2 MiB): the first layers of all three networks and LeNet's conv2 ran
+    # 10-25% faster forward and backward with the chunk's columns well inside the 1 MiB L2
+    CHUNK_BYTES = 512 << 10
 
     def _chunk(self, c, kh, kw, p):
         return max(1, self.CHUNK_BYTES // (c * kh * kw * p * 4))
