@@ -153,12 +153,15 @@ class Network:
     def predict(self, x) -> np.ndarray:
         """(N,C,H,W) in [0,1] -> (N,classes) probabilities on the host; rows sum to 1.
 
-        A batch larger than the backend's ``infer_chunk`` runs in slices of that size."""
+        A batch larger than the backend's ``infer_chunk`` runs in near-equal slices of at
+        most that size (no short tail: BLAS takes another code path for a small product,
+        and an image there would come out an ulp off the same image elsewhere)."""
         xb = self._prepare(x)
-        step = self.backend.infer_chunk or len(xb)
+        n = len(xb)
+        k = -(-n // (self.backend.infer_chunk or n))
         parts = [np.asarray(self.backend.to_host(self.backend.softmax(
-            self.forward(xb[s:s + step])))) for s in range(0, len(xb), step)]
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+            self.forward(xb[i * n // k:(i + 1) * n // k])))) for i in range(k)]
+        return parts[0] if k == 1 else np.concatenate(parts)
 
     def activations(self, x) -> list[tuple[str, np.ndarray]]:
         """[(layer_name, output), ...] for every layer in order, then ("softmax", probs)."""

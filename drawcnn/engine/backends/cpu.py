@@ -48,6 +48,15 @@ def _col2im(dx, dcols, kh, kw, stride, pad) -> None:
         C.col2im_rows(dx, dcols, kh, kw, stride, pad)
 
 
+def _even_chunks(lo, hi, step):
+    """(start, end) covering [lo, hi) in near-equal chunks of at most ``step`` images. Not
+    full chunks plus a short tail: OpenBLAS multiplies a small GEMM by another kernel (its
+    own summation order), so an image in a tail chunk came out 1 ulp off the same image
+    elsewhere in the batch (occlusion's blank patches then moved the probability)."""
+    k = -(-(hi - lo) // step)
+    return [(lo + i * (hi - lo) // k, lo + (i + 1) * (hi - lo) // k) for i in range(k)]
+
+
 class CpuBackend:
     """Numba kernels (serial, or split over the worker threads) and BLAS on host arrays."""
 
@@ -132,8 +141,7 @@ class CpuBackend:
             m = min(step, hi - lo)
             cols = S.workspace("cols", (ckk * m * p,), x.dtype)
             y = S.workspace("y", (f * m * p,), x.dtype)
-            for s in range(lo, hi, step):
-                e = min(hi, s + step)
+            for s, e in _even_chunks(lo, hi, step):
                 cc = cols[: ckk * (e - s) * p].reshape(ckk, (e - s) * p)
                 yy = y[: f * (e - s) * p].reshape(f, (e - s) * p)
                 _im2col(cc, x[s:e], kh, kw, stride, pad)
@@ -251,8 +259,7 @@ class CpuBackend:
             cols = S.workspace("cols", (ckk * m * p,), x.dtype)
             dy = S.workspace("y", (f * m * p,), x.dtype)
             dcols = S.workspace("dcols", (ckk * m * p,), x.dtype) if need_dx else None
-            for s in range(lo, hi, step):
-                e = min(hi, s + step)
+            for s, e in _even_chunks(lo, hi, step):
                 k = (e - s) * p
                 cc = cols[: ckk * k].reshape(ckk, k)
                 dd = dy[: f * k].reshape(f, k)
