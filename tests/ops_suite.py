@@ -37,6 +37,7 @@ __all__ = [
 CONV_SMALL = [(2, 3, 7, 6, 4, 3, 1, 0), (2, 2, 7, 5, 3, 3, 2, 1), (1, 1, 5, 5, 5, 2, 2, 0)]
 CONV_BIG = [(1, 1, 28, 28, 6, 5, 1, 2), (5, 2, 11, 10, 3, 3, 2, 1), (4, 3, 9, 9, 5, 5, 2, 0),
             (3, 4, 6, 5, 2, 1, 1, 0), (6, 2, 13, 8, 3, 4, 3, 2),
+            (3, 2, 9, 11, 5, 3, 1, 1),  # few filters: the CPU's grid layout, with gaps
             (16, 3, 28, 28, 8, 3, 1, 1)]  # the last one splits over the worker threads
 # ((N, C, H, W), size, stride): floor division, overlapping windows, stride 1
 POOL_SMALL = [((2, 2, 5, 7), 2, 2), ((2, 2, 7, 6), 3, 2)]

@@ -30,19 +30,25 @@ def _padded_plane(x, pad):
     return S.workspace("plane", (x.shape[2] + 2 * pad, x.shape[3] + 2 * pad), x.dtype)
 
 
-def _im2col(cols, x, kh, kw, stride, pad) -> None:
-    """Column matrix of a slice of images: the branch-free stride-1 kernel, or the general."""
+def _im2col(cols, x, kh, kw, stride, pad, grid_span) -> None:
+    """Column matrix of a slice of images: the grid layout (grid_span > 0), the
+    branch-free stride-1 kernel, or the general one."""
     if stride == 1:
         n, c, h, w = x.shape
         xp = S.workspace("padded", (n, c, h + 2 * pad, w + 2 * pad), x.dtype)
         I.pad_images(xp, x, pad)
-        I.im2col_s1(cols, xp, kh, kw)
+        if grid_span:
+            I.im2col_grid(cols, xp, kh, kw, grid_span)
+        else:
+            I.im2col_s1(cols, xp, kh, kw)
     else:
         C.im2col_rows(cols, x, kh, kw, stride, pad)
 
 
-def _col2im(dx, dcols, kh, kw, stride, pad) -> None:
-    if stride == 1:
+def _col2im(dx, dcols, kh, kw, stride, pad, grid_span) -> None:
+    if grid_span:
+        I.col2im_grid(dx, dcols, kh, kw, pad, _padded_plane(dx, pad), grid_span)
+    elif stride == 1:
         I.col2im_s1(dx, dcols, kh, kw, pad, _padded_plane(dx, pad))
     else:
         C.col2im_rows(dx, dcols, kh, kw, stride, pad)
@@ -82,6 +88,20 @@ class CpuBackend:
 
     def _chunk(self, c, kh, kw, p):
         return max(1, self.CHUNK_BYTES // (c * kh * kw * p * 4))
+
+    # The grid layout (cpu_im2col_s1.py) for stride 1 with at most this many filters, when
+    # it computes under 25% more positions than the output has: LeNet's conv1 (6 filters,
+    # +14%); the 16-30 filters of LeNet's conv2 and simple's conv1 measured slower with it.
+    GRID_MAX_FILTERS = 8
+
+    def _layout(self, f, h, w, kw, stride, pad, oh, ow):
+        """(span, row stride) of one image in the GEMM's columns, and whether it is the
+        grid layout (span: columns per image; row stride: from one output row to the next)."""
+        wp = w + 2 * pad
+        span = (oh - 1) * wp + ow
+        if stride == 1 and f <= self.GRID_MAX_FILTERS and span * 4 <= oh * ow * 5:
+            return span, wp, True
+        return oh * ow, ow, False
 
     # Shifted GEMMs: chunks sized so the padded input and the output grid stay in L2.
     SHIFT_CHUNK_BYTES = 1 << 20
@@ -131,9 +151,9 @@ class CpuBackend:
         n, c, h, w = x.shape
         f, _, kh, kw = W.shape
         oh, ow = conv_out_size(h, kh, stride, pad), conv_out_size(w, kw, stride, pad)
-        p = oh * ow
+        p, rstride, grid = self._layout(f, h, w, kw, stride, pad, oh, ow)  # p: span
         ckk = c * kh * kw
-        out = np.empty((n, f, p), dtype=x.dtype)
+        out = np.empty((n, f, oh, ow), dtype=x.dtype)
         w2 = W.reshape(f, ckk)
         step = self._chunk(c, kh, kw, p)
 
@@ -144,12 +164,13 @@ class CpuBackend:
             for s, e in _even_chunks(lo, hi, step):
                 cc = cols[: ckk * (e - s) * p].reshape(ckk, (e - s) * p)
                 yy = y[: f * (e - s) * p].reshape(f, (e - s) * p)
-                _im2col(cc, x[s:e], kh, kw, stride, pad)
+                _im2col(cc, x[s:e], kh, kw, stride, pad, p if grid else 0)
                 np.matmul(w2, cc, out=yy)  # one GEMM for the chunk: (F,CKK) @ (CKK, n*P)
-                C.rows_to_nchw_bias(out[s:e], yy, b, relu)  # + bias (+ ReLU), to NCHW
+                # + bias (+ ReLU), to NCHW
+                C.rows_to_nchw_bias(out[s:e], yy, b, relu, p, rstride)
 
         self._parallel_over_batch(n, n * ckk * p, part)
-        return out.reshape(n, f, oh, ow), x
+        return out, x
 
     def _relu_inplace(self, out, relu):
         if relu:
@@ -239,14 +260,14 @@ class CpuBackend:
             return self._winograd_backward(dout, x, W, pad, need_dx)
         if self._use_shift(x, W, stride):
             return self._shift_backward(dout, x, W, pad, need_dx)
-        n, c = x.shape[0], x.shape[1]
+        n, c, h, w = x.shape
         _, f, oh, ow = dout.shape
         kh, kw = W.shape[2], W.shape[3]
-        p = oh * ow
+        p, rstride, grid = self._layout(f, h, w, kw, stride, pad, oh, ow)  # p: span
         ckk = c * kh * kw
-        d3 = np.ascontiguousarray(dout).reshape(n, f, p)
+        d3 = np.ascontiguousarray(dout)
         masked = relu_out is not None  # the ReLU's backward, applied as dout is rearranged
-        r3 = relu_out.reshape(n, f, p) if masked else d3
+        r3 = relu_out if masked else d3
         w2 = W.reshape(f, ckk)
         dx = np.empty(x.shape, dtype=dout.dtype) if need_dx else None
         step = self._chunk(c, kh, kw, p)
@@ -263,15 +284,15 @@ class CpuBackend:
                 k = (e - s) * p
                 cc = cols[: ckk * k].reshape(ckk, k)
                 dd = dy[: f * k].reshape(f, k)
-                _im2col(cc, x[s:e], kh, kw, stride, pad)
-                C.nchw_to_rows(dd, db, d3[s:e], r3[s:e], masked)
+                _im2col(cc, x[s:e], kh, kw, stride, pad, p if grid else 0)
+                C.nchw_to_rows(dd, db, d3[s:e], r3[s:e], masked, p, rstride)
                 # (CKK, n*P) @ (n*P, F): one GEMM per chunk; OpenBLAS ran this orientation
                 # 1.7x faster than dd @ cc.T for LeNet's shapes (F = 6, 16; CKK = 25, 150)
                 dWt += cc @ dd.T
                 if need_dx:
                     dc = dcols[: ckk * k].reshape(ckk, k)
                     np.matmul(w2.T, dd, out=dc)  # (CKK, F) @ (F, n*P)
-                    _col2im(dx[s:e], dc, kh, kw, stride, pad)
+                    _col2im(dx[s:e], dc, kh, kw, stride, pad, p if grid else 0)
             partial_dW[lo] = dWt
             partial_db[lo] = db
 
