@@ -6,7 +6,10 @@ layers): forward, dx and dW by Winograd F(2x2, 3x3) for 3x3 kernels (cpu_winogra
 the input, no column matrix (cpu_shift_conv.py). Otherwise im2col + GEMM: a chunk of
 images becomes one column matrix (C*k*k, images*positions), so forward and both backward
 products are one large GEMM per chunk; chunks are cache-sized and backward rebuilds the
-columns instead of storing them. All split the batch over WORKERS threads; scratch buffers
+columns instead of storing them (few filters: the grid layout, cpu_im2col_s1.py). The bias
+and a fused ReLU are applied as the GEMM result is unpacked, and the ReLU's backward as
+dY is packed (Network.forward pairs each conv with its ReLU). All split the batch over
+WORKERS threads; scratch buffers
 are per-thread workspaces. Other ops touching fewer than PAR_WORK elements run their serial
 twins (waking threads costs more than that much work); bigger ones run the serial twin on
 slices over the same threads (cpu_threads.py).
