@@ -182,8 +182,9 @@ class MainWindow(QMainWindow):
         c.activations_changed.connect(self.edge_filters.set_activations)
         c.input_changed.connect(self.edge_filters.set_input)
         c.weights_changed.connect(self._on_weights_changed)
-        for key, panel in (("feature_maps", self.feature_maps), ("edges", self.edge_filters)):
-            # Background tabs skip per-frame work; they catch up when brought forward.
+        for key, panel in (("feature_maps", self.feature_maps), ("edges", self.edge_filters),
+                           ("prediction", self.probabilities), ("input", self.input_view)):
+            # Hidden panels skip per-frame work; they catch up when brought forward.
             self.docks[key].visibilityChanged.connect(
                 lambda visible, p=panel: visible and QTimer.singleShot(0, p.refresh))
         c.error_occurred.connect(self.show_error)

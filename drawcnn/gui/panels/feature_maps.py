@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from . import viz
 from .help import HelpButton
 from .help_texts import DIVERGING_LEGEND, SEQUENTIAL_LEGEND
-from .mosaic import MosaicItem, on_screen
+from .mosaic import MosaicItem, on_screen, opaque_view
 
 HIDDEN_BY_DEFAULT = ("flatten", "dropout")
 MAX_ROW_HEIGHT = 240
@@ -89,7 +89,7 @@ class FeatureMapsPanel(QWidget):
         self.legend.setObjectName("feature_maps_legend")
         self.legend.setWordWrap(True)
 
-        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics = opaque_view(pg.GraphicsLayoutWidget())
         self.graphics.ci.setContentsMargins(2, 2, 2, 2)
         self.graphics.ci.setSpacing(1)
         self.graphics.scene().sigMouseClicked.connect(self._on_click)

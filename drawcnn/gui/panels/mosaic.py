@@ -80,6 +80,13 @@ def on_screen(widget) -> bool:
     return widget.isVisible() and not widget.visibleRegion().isEmpty()
 
 
+def opaque_view(view: pg.GraphicsView) -> pg.GraphicsView:
+    """Mark a view that paints its whole area (an opaque background brush) as opaque: a
+    repaint of its scene then skips painting the dock, panel and window beneath it."""
+    view.viewport().setAttribute(Qt.WA_OpaquePaintEvent, True)
+    return view
+
+
 def _lut_image(lut: np.ndarray) -> QImage:
     rgba = np.ascontiguousarray(lut[None, :, :4])
     return QImage(rgba.data, rgba.shape[1], 1, rgba.shape[1] * 4,

@@ -11,10 +11,11 @@ from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, Q
 
 from .. import theme
 from .help import HelpButton
-from .mosaic import Labels
+from .mosaic import Labels, on_screen, opaque_view
 
 #: Below this top probability the guess is shown as unsure (a scribble is not a digit).
 UNSURE = 0.6
+COLUMN_WIDTH = 130  # the big digit and its caption
 
 
 def describe(probs: np.ndarray | None) -> tuple[str, str]:
@@ -50,12 +51,17 @@ class ProbabilitiesPanel(QWidget):
         f.setBold(True)
         self.digit.setFont(f)
         self.digit.setAlignment(Qt.AlignCenter)
-        self.digit.setMinimumWidth(110)
         self.caption = QLabel("Nothing drawn")
         self.caption.setObjectName("confidence")
         self.caption.setWordWrap(True)
-        self.caption.setAlignment(Qt.AlignCenter)
-        self.plot = pg.PlotWidget()
+        self.caption.setAlignment(Qt.AlignHCenter | Qt.AlignTop)
+        # Fixed sizes: a new text then repaints the label alone; a size hint that follows
+        # the text re-laid out the whole window on every mouse move (and the bars jumped).
+        self.digit.setFixedSize(COLUMN_WIDTH, self.digit.fontMetrics().height() + 8)
+        self.caption.setFixedSize(COLUMN_WIDTH, 4 * self.caption.fontMetrics().lineSpacing() + 4)
+        for label in (self.digit, self.caption):  # opaque: the dock is not repainted beneath
+            label.setAutoFillBackground(True)
+        self.plot = opaque_view(pg.PlotWidget())
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(False, False)
         self.plot.hideButtons()
@@ -80,6 +86,8 @@ class ProbabilitiesPanel(QWidget):
         self._top = QColor("#e1553d")
         self._declined = QColor("#4f5866")  # the closest digit when the network names none
         self._top_key: tuple | None = None  # (top bar, declined) of the brushes now set
+        self._reading = None  # the last reading given, and whether it is not shown yet
+        self._stale = False
         for name in ("left", "bottom"):  # the grid and ticks are redrawn from a pixmap
             self.plot.getAxis(name).setCacheMode(QGraphicsItem.DeviceCoordinateCache)
 
@@ -93,16 +101,27 @@ class ProbabilitiesPanel(QWidget):
         lay.addWidget(self.plot, 1)
 
     def set_waiting(self, text: str) -> None:
-        self.digit.setText("…")
-        self.caption.setText(text)
+        self._set_texts("…", text)
+
+    def _set_texts(self, big: str, caption: str, greyed: str = "") -> None:
+        """The big digit, its caption and (for a declined reading) the greyed digit's tooltip;
+        a style sheet is set only when the greying changes (re-polishing a label costs)."""
+        self.digit.setText(big)
+        self.caption.setText(caption)
+        style = "color: #9a9a9a;" if greyed else ""
+        if self.digit.styleSheet() != style:
+            self.digit.setStyleSheet(style)
+        if self.digit.toolTip() != greyed:
+            self.digit.setToolTip(greyed)
 
     def set_probabilities(self, probs: np.ndarray | None, declined: bool = False) -> None:
         """Bars for ``probs``; the top bar is red, or dark grey when the reading ``declined``
         to name a digit (the probabilities stay the network's own)."""
+        self._set_bars(probs, declined)
+        self._set_texts(*describe(self.probabilities))
+
+    def _set_bars(self, probs: np.ndarray | None, declined: bool) -> None:
         self.probabilities = None if probs is None else np.asarray(probs)
-        big, caption = describe(self.probabilities)
-        self.digit.setText(big)
-        self.caption.setText(caption)
         heights = np.zeros(10) if probs is None else np.asarray(probs, dtype=float)
         top = None if probs is None else int(np.argmax(heights))
         if (top, declined) != self._top_key:  # new brushes only when they change (costly)
@@ -128,22 +147,34 @@ class ProbabilitiesPanel(QWidget):
 
     def set_reading(self, reading) -> None:
         """Show a ``reading.Reading``: its digit; "not a digit" with the closest one greyed
-        when the network declines to name one; "Nothing drawn" for an empty canvas."""
+        when the network declines to name one; "Nothing drawn" for an empty canvas.
+        While the panel cannot be seen (a closed dock) only the reading is kept; it is shown
+        when the panel is (``showEvent``)."""
+        self._reading = reading
+        if not on_screen(self):
+            self._stale = True
+            return
+        self._stale = False
         drawn = reading is not None and reading.model_input is not None
-        self.set_probabilities(reading.probabilities if drawn else None,
-                               declined=drawn and reading.digit is None)
-        if self.digit.styleSheet():  # re-polishing the label costs, even for ""
-            self.digit.setStyleSheet("")
-        self.digit.setToolTip("")
+        declined = drawn and reading.digit is None
+        self._set_bars(reading.probabilities if drawn else None, declined)
         if reading is None or reading.digit is not None:
+            self._set_texts(*describe(self.probabilities))
             return
         closest = reading.closest
-        self.digit.setText("–" if closest is None else str(closest))
+        big = "–" if closest is None else str(closest)
         if drawn:
-            self.digit.setStyleSheet("color: #9a9a9a;")
-            self.digit.setToolTip(f"closest digit: {closest}")
-            self.caption.setText(f"<b>not a digit</b><br><small>{reading.reason}</small>"
-                                 if reading.reason != "not a digit" else "<b>not a digit</b>")
+            caption = (f"<b>not a digit</b><br><small>{reading.reason}</small>"
+                       if reading.reason != "not a digit" else "<b>not a digit</b>")
+            self._set_texts(big, caption, f"closest digit: {closest}")
         else:
-            self.caption.setText(reading.reason[:1].upper() + reading.reason[1:])
+            self._set_texts(big, reading.reason[:1].upper() + reading.reason[1:])
 
+    def refresh(self) -> None:
+        """Catch up after being hidden (also connected to the dock's visibilityChanged)."""
+        if self._stale:
+            self.set_reading(self._reading)
+
+    def showEvent(self, ev):
+        super().showEvent(ev)
+        self.refresh()
