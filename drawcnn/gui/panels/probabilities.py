@@ -15,7 +15,7 @@ from .mosaic import Labels, on_screen, opaque_view
 
 #: Below this top probability the guess is shown as unsure (a scribble is not a digit).
 UNSURE = 0.6
-COLUMN_WIDTH = 130  # the big digit and its caption
+COLUMN_WIDTH = 110  # the big digit and its caption
 
 
 def describe(probs: np.ndarray | None) -> tuple[str, str]:
@@ -57,8 +57,9 @@ class ProbabilitiesPanel(QWidget):
         self.caption.setAlignment(Qt.AlignHCenter | Qt.AlignTop)
         # Fixed sizes: a new text then repaints the label alone; a size hint that follows
         # the text re-laid out the whole window on every mouse move (and the bars jumped).
-        self.digit.setFixedSize(COLUMN_WIDTH, self.digit.fontMetrics().height() + 8)
-        self.caption.setFixedSize(COLUMN_WIDTH, 4 * self.caption.fontMetrics().lineSpacing() + 4)
+        glyphs = self.digit.fontMetrics().tightBoundingRect("0123456789?").height()
+        self.digit.setFixedSize(COLUMN_WIDTH, glyphs + 14)
+        self.caption.setFixedSize(COLUMN_WIDTH, 3 * self.caption.fontMetrics().lineSpacing() + 4)
         for label in (self.digit, self.caption):  # opaque: the dock is not repainted beneath
             label.setAutoFillBackground(True)
         self.plot = opaque_view(pg.PlotWidget())
