@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from ..errors import DrawCNNError
 from .reporting import bug_report
-from .workers import ProgressThrottle, start_worker
+from .workers import ProgressThrottle, start_worker, yield_to_the_gui
 
 
 class ExplainJob(QObject):
@@ -31,6 +31,7 @@ class ExplainJob(QObject):
 
     @Slot()
     def run(self) -> None:
+        yield_to_the_gui()  # the next stroke's live reading goes first
         try:
             result = self.fn(self._progress, self.stop_event)
         except DrawCNNError as exc:
