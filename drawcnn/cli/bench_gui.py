@@ -71,7 +71,7 @@ def measure_latency(window=None, moves: int = 200, weights=None, interval_ms: fl
     path = [canvas.to_widget(0.3 + 0.4 * np.sin(np.pi * u), 0.2 + 0.6 * u) for u in t]
     send(QEvent.MouseButtonPress, path[0], Qt.LeftButton, Qt.LeftButton)
     ms, compute, stages = [], [], {"reading": [], "panels": []}
-    waits, paints, passes = [], [], []
+    waits, paints, passes, cpu = [], [], [], []
     jitter = QPointF(0.0, 0.0)
     for i in range(moves):
         if i and i % restart_every == 0:  # a digit has ~50-150 points: start a new one
@@ -82,7 +82,7 @@ def measure_latency(window=None, moves: int = 200, weights=None, interval_ms: fl
         p = path[k if k < len(path) else 2 * len(path) - 2 - k]
         jitter = QPointF(0.0, 0.0) if jitter.x() else QPointF(3.0, 0.0)  # always a new point
         before, before_paints = c.updates, repaints.n
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.thread_time()
         send(QEvent.MouseMove, p + jitter, Qt.NoButton, Qt.LeftButton)
         while c.updates == before and time.perf_counter() - start < 2.0:
             app.processEvents()
@@ -95,6 +95,7 @@ def measure_latency(window=None, moves: int = 200, weights=None, interval_ms: fl
             if repaints.n == seen:
                 break
             end, seen = time.perf_counter(), repaints.n
+        cpu.append((time.thread_time() - cpu_start) * 1000)
         ms.append((end - start) * 1000)
         compute.append(c.last_update_s * 1000)
         # move -> update begins: the canvas's own handling and repaint (+ a throttle's wait)
@@ -114,6 +115,11 @@ def measure_latency(window=None, moves: int = 200, weights=None, interval_ms: fl
     result["to_update_median_ms"] = float(np.median(waits))
     result["paint_median_ms"] = float(np.median(paints))  # after the update
     result["repaints_per_move"] = float(np.mean(passes))
+    # The GUI thread's CPU time per move (the live read runs on it, single-threaded): what
+    # the work costs, whatever else keeps the machine busy (wall time includes waiting for
+    # a core).
+    result["cpu_median_ms"] = float(np.median(cpu))
+    result["cpu_p95_ms"] = float(np.percentile(cpu, 95))
     for k, v in stages.items():
         if v:
             result[f"{k}_median_ms"] = float(np.median(v))
