@@ -317,7 +317,7 @@ def test_a_new_caption_moves_nothing(qtbot, window):
     from drawcnn.reading import Reading
 
     panel = window.probabilities
-    before = (panel.caption.geometry(), panel.digit.geometry(), panel.plot.geometry())
+    before = (panel.caption.geometry(), panel.digit.geometry(), panel.chart.geometry())
     probs = np.full(10, 0.05)
     probs[4] = 0.55
     img = np.zeros((28, 28), np.float32)
@@ -325,7 +325,7 @@ def test_a_new_caption_moves_nothing(qtbot, window):
         Reading(None, probs, img, "not a digit (closest 4 at 55%) and a much longer reason"))
     qtbot.wait(20)
     assert "not a digit" in panel.caption.text()
-    assert (panel.caption.geometry(), panel.digit.geometry(), panel.plot.geometry()) == before
+    assert (panel.caption.geometry(), panel.digit.geometry(), panel.chart.geometry()) == before
 
 
 def test_panels_show_the_last_of_coalesced_moves(qtbot, window):

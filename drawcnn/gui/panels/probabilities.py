@@ -4,14 +4,14 @@ each with its value. A value's text is set only when its rounded percentage chan
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from .. import theme
+from .bars import BarChart
 from .help import HelpButton
-from .mosaic import Labels, on_screen, opaque_view
+from .mosaic import on_screen
 
 #: Below this top probability the guess is shown as unsure (a scribble is not a digit).
 UNSURE = 0.6
@@ -62,26 +62,11 @@ class ProbabilitiesPanel(QWidget):
         self.caption.setFixedSize(COLUMN_WIDTH, 3 * self.caption.fontMetrics().lineSpacing() + 4)
         for label in (self.digit, self.caption):  # opaque: the dock is not repainted beneath
             label.setAutoFillBackground(True)
-        self.plot = opaque_view(pg.PlotWidget())
-        self.plot.setMenuEnabled(False)
-        self.plot.setMouseEnabled(False, False)
-        self.plot.hideButtons()
-        self.plot.setYRange(0, 1.16, padding=0.02)  # room for the value over a full bar
-        self.plot.setXRange(-0.6, 9.6, padding=0)
-        self.plot.setMinimumHeight(140)
-        self.plot.setMinimumWidth(280)
-        ax = self.plot.getAxis("bottom")
-        ax.setTicks([[(i, str(i)) for i in range(10)]])
-        self.plot.getAxis("left").setTicks([[(0, "0"), (0.5, "50%"), (1, "100%")]])
-        self.plot.setLabel("bottom", "digit")
-        self.plot.setLabel("left", "probability")
-        self.plot.showGrid(y=True, alpha=0.2)
-        self.bars = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.7)
-        self.plot.addItem(self.bars)
-        self.values = Labels(anchor=(0.5, 1.0), color=theme.plot_colors()[1])
-        self.values.set_labels([""] * 10, [(i, 0.0) for i in range(10)])
-        self.plot.addItem(self.values)
-        self._shown = [("", 0.0)] * 10
+        bg, fg = theme.plot_colors()
+        self.chart = BarChart("digit", "probability", bg, fg)
+        self.chart.setMinimumHeight(140)
+        self.chart.setMinimumWidth(280)
+        self._shown = [""] * 10
         self.help_button = HelpButton("probabilities")
         self._base = QColor("#7f8fa6")
         self._top = QColor("#e1553d")
@@ -89,8 +74,6 @@ class ProbabilitiesPanel(QWidget):
         self._top_key: tuple | None = None  # (top bar, declined) of the brushes now set
         self._reading = None  # the last reading given, and whether it is not shown yet
         self._stale = False
-        for name in ("left", "bottom"):  # the grid and ticks are redrawn from a pixmap
-            self.plot.getAxis(name).setCacheMode(QGraphicsItem.DeviceCoordinateCache)
 
         top = QVBoxLayout()
         top.addWidget(self.help_button, 0, Qt.AlignLeft)
@@ -99,7 +82,7 @@ class ProbabilitiesPanel(QWidget):
         lay = QHBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top, 0)
-        lay.addWidget(self.plot, 1)
+        lay.addWidget(self.chart, 1)
 
     def set_waiting(self, text: str) -> None:
         self._set_texts("…", text)
@@ -125,26 +108,27 @@ class ProbabilitiesPanel(QWidget):
         self.probabilities = None if probs is None else np.asarray(probs)
         heights = np.zeros(10) if probs is None else np.asarray(probs, dtype=float)
         top = None if probs is None else int(np.argmax(heights))
-        if (top, declined) != self._top_key:  # new brushes only when they change (costly)
+        if (top, declined) != self._top_key:  # new colours only when they change
             self._top_key = (top, declined)
-            brushes = [self._base] * 10
+            colours = [self._base] * 10
             if top is not None:
-                brushes[top] = self._declined if declined else self._top
-            self.bars.setOpts(height=heights, brushes=brushes)
+                colours[top] = self._declined if declined else self._top
+            self.chart.set_bars(heights, colours)
         else:
-            self.bars.setOpts(height=heights)
-        shown = [(bar_label(float(p)), round(float(p), 2)) for p in heights]
-        if shown != self._shown:  # one repaint of all ten values, only when one changed
+            self.chart.set_bars(heights)
+        shown = [bar_label(float(p)) for p in heights]
+        if shown != self._shown:
             self._shown = shown
-            self.values.set_labels([t for t, _ in shown],
-                                   [(i, y if t else 0.0) for i, (t, y) in enumerate(shown)])
+            self.chart.set_labels(shown)
 
     def value_texts(self) -> list[str]:
-        return list(self.values.texts)
+        return list(self.chart.texts)
+
+    def bar_colours(self) -> list[QColor]:
+        return list(self.chart.colours)
 
     def apply_theme(self, background: QColor, foreground: QColor) -> None:
-        theme.style_plot(self.plot, background, foreground)
-        self.values.set_color(foreground)
+        self.chart.set_colors(background, foreground)
 
     def set_reading(self, reading) -> None:
         """Show a ``reading.Reading``: its digit; "not a digit" with the closest one greyed
