@@ -9,7 +9,16 @@ ten bars and their labels.
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen, QPixmap
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QPainter,
+    QPen,
+    QPixmap,
+    QStaticText,
+    QTransform,
+)
 from PySide6.QtWidgets import QWidget
 
 X_RANGE = (-0.6, 9.6)  # digit units: half a bar's room either side of 0 and 9
@@ -38,6 +47,8 @@ class BarChart(QWidget):
         self.font.setPointSizeF(9.0)
         self.value_font = QFont()
         self.value_font.setPointSizeF(8.0)
+        self._margin_px: tuple | None = None
+        self._texts: dict[str, tuple] = {}  # value text -> (QStaticText, width, height)
         self._frame: QPixmap | None = None  # axes, grid, titles for (size, colours)
         self._frame_key = None
 
@@ -59,24 +70,35 @@ class BarChart(QWidget):
     # ------------------------------------------------------------------ geometry
     def _margins(self) -> tuple[float, float, float, float]:
         """(left, top, right, bottom) pixels around the plot area: tick texts and titles."""
-        fm = QFontMetricsF(self.font)
-        left = fm.height() + 6 + fm.horizontalAdvance("100%") + 8
-        bottom = 2 * fm.height() + 10
-        return left, 6.0, 8.0, bottom
+        if self._margin_px is None:
+            fm = QFontMetricsF(self.font)
+            left = fm.height() + 6 + fm.horizontalAdvance("100%") + 8
+            self._margin_px = (left, 6.0, 8.0, 2 * fm.height() + 10)
+        return self._margin_px
 
     def _plot_rect(self) -> QRectF:
         left, top, right, bottom = self._margins()
         return QRectF(left, top, max(1.0, self.width() - left - right),
                       max(1.0, self.height() - top - bottom))
 
+    def _text(self, text: str) -> tuple[QStaticText, float, float]:
+        """A value's text laid out once (QStaticText), with its width and height."""
+        got = self._texts.get(text)
+        if got is None:
+            st = QStaticText(text)
+            st.prepare(QTransform(), self.value_font)
+            size = st.size()
+            got = self._texts[text] = (st, size.width(), size.height())
+        return got
+
     def _to_px(self, area: QRectF, x: float, y: float) -> QPointF:
         x0, x1 = X_RANGE
         return QPointF(area.left() + (x - x0) / (x1 - x0) * area.width(),
                        area.bottom() - y / Y_TOP * area.height())
 
-    def bar_rect(self, i: int) -> QRectF:
+    def bar_rect(self, i: int, area: QRectF | None = None) -> QRectF:
         """Where bar ``i`` is drawn, in widget pixels (empty at height 0)."""
-        area = self._plot_rect()
+        area = self._plot_rect() if area is None else area
         a = self._to_px(area, i - BAR_WIDTH / 2, self.heights[i])
         b = self._to_px(area, i + BAR_WIDTH / 2, 0.0)
         return QRectF(a, b)
@@ -131,20 +153,17 @@ class BarChart(QWidget):
         p.drawPixmap(0, 0, self._static())
         area = self._plot_rect()
         p.setClipRect(area.adjusted(0, -area.top(), 0, 0))
-        outline = QPen(self.foreground, 1)
-        for i, colour in enumerate(self.colours):
-            r = self.bar_rect(i)
+        p.setPen(QPen(self.foreground, 1))  # outlines; a flat line at 0
+        bars = [self.bar_rect(i, area) for i in range(10)]
+        for r, colour in zip(bars, self.colours, strict=True):
             if r.height() > 0.5:
                 p.fillRect(r, colour)
-            p.setPen(outline)  # the bar's outline; a flat line at 0
-            p.drawLine(r.bottomLeft(), r.bottomRight())
-            if r.height() > 0.5:
                 p.drawRect(r)
+            else:
+                p.drawLine(r.bottomLeft(), r.bottomRight())
         p.setFont(self.value_font)
-        fm = QFontMetricsF(self.value_font)
-        for i, text in enumerate(self.texts):
+        for r, text in zip(bars, self.texts, strict=True):
             if text:
-                r = self.bar_rect(i)
-                p.drawText(QRectF(r.center().x() - 20, r.top() - fm.height() - 1, 40,
-                                  fm.height()), Qt.AlignHCenter | Qt.AlignBottom, text)
+                st, w, h = self._text(text)
+                p.drawStaticText(QPointF(r.center().x() - w / 2, r.top() - h - 1), st)
         p.end()
