@@ -19,8 +19,8 @@ from PySide6.QtWidgets import QDockWidget, QTabWidget, QWidget
 
 from .panels.inspector import NeuronInspector
 from .panels.maximize import MaximizeGallery
-from .panels.mosaic import on_screen
 from .panels.softmax_trace import SoftmaxTraceView
+from .panels.visibility import on_screen
 from .panels.why import WhyView
 
 PEN_DOWN = (QEvent.MouseButtonPress, QEvent.TabletPress)

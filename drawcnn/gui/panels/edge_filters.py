@@ -13,7 +13,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from . import viz
 from .help import HelpButton
 from .help_texts import DIVERGING_LEGEND
-from .mosaic import MosaicItem, on_screen, opaque_view
+from .mosaic import MosaicItem, opaque_view
+from .visibility import on_screen
 
 #: Room above a row of tiles for their captions, as a fraction of the tile height.
 CAPTION_ROOM = 0.3

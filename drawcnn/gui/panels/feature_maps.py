@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
 from . import viz
 from .help import HelpButton
 from .help_texts import DIVERGING_LEGEND, SEQUENTIAL_LEGEND
-from .mosaic import MosaicItem, on_screen, opaque_view
+from .mosaic import MosaicItem, opaque_view
+from .visibility import on_screen
 
 HIDDEN_BY_DEFAULT = ("flatten", "dropout")
 MAX_ROW_HEIGHT = 240

@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QWidget
 
 from .help import HelpButton
-from .mosaic import on_screen
+from .visibility import on_screen
 
 STAGES = (
     ("input", "as drawn"),

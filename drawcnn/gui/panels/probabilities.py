@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from .. import theme
 from .bars import BarChart
 from .help import HelpButton
-from .mosaic import on_screen
+from .visibility import on_screen
 
 #: Below this top probability the guess is shown as unsure (a scribble is not a digit).
 UNSURE = 0.6
