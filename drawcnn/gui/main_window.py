@@ -122,6 +122,10 @@ class MainWindow(QMainWindow):
         self.probabilities = ProbabilitiesPanel()
         self.input_view = InputView()
         self._set_panels((("prediction", self.probabilities), ("input", self.input_view)))
+        self.menus = build_menus(self)  # here, so the window's layout is final once live
+        self.acts = self.menus.acts
+        self.net_label = QLabel()
+        self.statusBar().addPermanentWidget(self.net_label)
         if self._load is not None:  # a staged start: the panels' wiring takes over
             self.canvas.strokes_changed.disconnect(self._keep_strokes)
         self._wire_live()
@@ -156,10 +160,6 @@ class MainWindow(QMainWindow):
         self._set_panels((("feature_maps", self.feature_maps), ("filters", self.filters),
                           ("edges", self.edge_filters)))
         self.explain = add_explain_docks(self, self.controller)  # inspector, loss, why, max
-        self.menus = build_menus(self)
-        self.acts = self.menus.acts
-        self.net_label = QLabel()
-        self.statusBar().addPermanentWidget(self.net_label)
         self._wire()
         self._load_settings()
         c = self.controller
@@ -189,9 +189,12 @@ class MainWindow(QMainWindow):
             ("feature_maps", "Feature maps", right),
             ("filters", "Filters", right),
             ("edges", "Edge filters", right),
+            ("explain", "Explain", Qt.LeftDockWidgetArea),  # filled by explain_docks
+            ("maximize", "What filters want to see", right),
         ):
             dock = QDockWidget(title, self, objectName=f"dock_{key}")
-            # A frame now; its panel comes in ``finish`` (at once, or after the first paint).
+            # A frame now; its panel comes in ``go_live`` or ``finish`` (at once, or after the
+            # first paint): the window keeps its layout while they arrive.
             dock.setWidget(QLabel("Loading…", alignment=Qt.AlignCenter))
             self.addDockWidget(area, dock)
             self.docks[key] = dock
@@ -199,8 +202,10 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(d["prediction"], d["input"], Qt.Horizontal)
         self.tabifyDockWidget(d["feature_maps"], d["filters"])
         self.tabifyDockWidget(d["filters"], d["edges"])
+        self.tabifyDockWidget(d["edges"], d["maximize"])
         d["feature_maps"].raise_()
         self.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
+        self.resizeDocks([d["explain"]], [420], Qt.Horizontal)
         self.resizeDocks([d["feature_maps"]], [560], Qt.Horizontal)
         self.resizeDocks([d["prediction"]], [230], Qt.Vertical)
         self.resizeDocks([d["prediction"], d["input"]], [520, 480], Qt.Horizontal)
@@ -217,17 +222,17 @@ class MainWindow(QMainWindow):
         c.error_occurred.connect(self.show_error)
         c.status_changed.connect(lambda text: self.statusBar().showMessage(text, 8000))
         c.ready_changed.connect(self._on_ready)
+        self.canvas.history_changed.connect(self._update_actions)
+        self._update_actions()
 
     def _wire(self) -> None:
         c = self.controller
-        self.canvas.history_changed.connect(self._update_actions)
         c.activations_changed.connect(self.feature_maps.set_activations)
         c.activations_changed.connect(self.edge_filters.set_activations)
         c.input_changed.connect(self.edge_filters.set_input)
         c.weights_changed.connect(self._on_weights_changed)
         self._refresh_when_shown((("feature_maps", self.feature_maps),
                                   ("edges", self.edge_filters)))
-        self._update_actions()
 
     def _refresh_when_shown(self, panels) -> None:
         """Hidden panels skip per-frame work; they catch up when brought forward."""
