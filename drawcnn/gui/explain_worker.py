@@ -13,9 +13,8 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from ..errors import DrawCNNError
-from .reporting import bug_report
-from .workers import ProgressThrottle, start_worker
+from .reporting import describe_failure
+from .workers import ProgressThrottle, start_worker, yield_to_the_gui
 
 
 class ExplainJob(QObject):
@@ -31,13 +30,11 @@ class ExplainJob(QObject):
 
     @Slot()
     def run(self) -> None:
+        yield_to_the_gui()  # the next stroke's live reading goes first
         try:
             result = self.fn(self._progress, self.stop_event)
-        except DrawCNNError as exc:
-            self.errored.emit(str(exc))
-            return
-        except Exception as exc:  # a bug: reported, never a crash of the window
-            self.errored.emit(bug_report(exc))
+        except Exception as exc:  # the thread's boundary: reported, never a crash
+            self.errored.emit(describe_failure(exc))
             return
         self.finished.emit(result)
 
