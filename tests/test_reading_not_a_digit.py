@@ -3,7 +3,16 @@
 import numpy as np
 import pytest
 
-from drawcnn.data.negatives import GROUPS, SCRIBBLES, TEMPLATES, kind_strokes, make_negatives
+from drawcnn.data.negatives import (
+    _TRAIN_TEMPLATES,
+    COMPOSED,
+    GROUPS,
+    SCRIBBLES,
+    TEMPLATES,
+    kind_strokes,
+    make_negatives,
+    typed_digits,
+)
 from drawcnn.engine import load_network
 from drawcnn.reading import min_confidence, read_drawing, read_image
 from drawcnn.shipped import shipped_weights
@@ -19,6 +28,22 @@ def test_kinds_are_split_without_overlap():
     assert not (groups[0] & groups[1]) and not (groups[0] & groups[2]) and \
         not (groups[1] & groups[2])
     assert set().union(*groups) == set(TEMPLATES) | set(SCRIBBLES)
+
+
+def test_composed_kinds_are_made_of_train_kinds_only():
+    assert set(COMPOSED) <= set(GROUPS["train"]) and set(_TRAIN_TEMPLATES) <= set(GROUPS["train"])
+    x, kinds = make_negatives(COMPOSED, 30, np.random.default_rng(1))
+    assert set(kinds.tolist()) == set(COMPOSED) and (x.reshape(30, -1).max(1) > 0.5).all()
+    for seed in range(20):  # never four corners: a square and a diamond are held-out kinds
+        (poly,) = kind_strokes("polygon", np.random.default_rng(seed))
+        assert 6 <= len(poly) <= 8 and np.allclose(poly[0], poly[-1])
+
+
+def test_typed_digits_are_every_digit_in_every_font():
+    x, y = typed_digits()
+    assert x.shape == (len(y), 1, 28, 28) and x.dtype == np.float32
+    if len(y):
+        assert np.bincount(y, minlength=10).min() == len(y) // 10
 
 
 def test_negatives_render_through_the_app_path():

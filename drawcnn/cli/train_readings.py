@@ -1,15 +1,22 @@
 """Reproduce the "Readings you can trust" training and every number in the README section.
 
-    python -m drawcnn.cli.train_readings --arch deep --fold 0 --steps 500 --out weights/deep.npz
+    git show f52980e^:weights/deep.npz > /tmp/deep-mnist-only.npz   # the MNIST-only stage
+    python -m drawcnn.cli.train_readings --arch deep --init /tmp/deep-mnist-only.npz --fold 0 \
+        --head-only --steps 3000 --lr 3e-4 --neg-share 0.3 --pen-share 0.3 --batch 128 \
+        --more-negatives --personal --out weights/deep.npz --report deep.json
 
 For one writer fold of the 30 pendigits writers (3 folds of 10, seeded): fine-tunes the given
 weights (default: the shipped file) on MNIST + the other 20 writers' strokes rendered through
 the app's preprocessing with canvas-like augmentation + generated non-digits (train kinds)
-with flat targets; calibrates the "not a digit" threshold on 5 held-out writers and held-out
-kinds of non-digits (``adapt.calibrate_balanced``); measures on the other 5 writers, on test
-kinds never used before, on MNIST test; optionally (--personal) the 30-drawing personal fine-tune on
-each of the 10 held-out writers. Writes the weights (only if MNIST test passes --min-mnist) and
-a JSON report. Rendered data is cached in --cache (not in the project).
+with flat targets (``--more-negatives``: also the composed kinds and more typed glyphs); fits
+the novelty score's Gaussians (``adapt.fit_gaussian``) on MNIST training digits and the train
+writers' pen digits; calibrates the softmax threshold and the novelty score on 5 held-out
+writers and held-out kinds of non-digits (``adapt.calibrate_balanced``,
+``adapt.calibrate_novelty``); measures both on the other 5 writers, on test kinds never used
+before, on typed digits and on MNIST test; optionally (--personal) the 30-drawing personal
+fine-tune on each of the 10 held-out writers. ``--eval-only`` measures a file as it is
+(``--refit-score`` fits its novelty score again). Writes the weights (only if MNIST test passes
+its target) and a JSON report. Rendered data is cached in --cache (not in the project).
 """
 
 from __future__ import annotations
