@@ -75,6 +75,8 @@ class Network:
         if self.layers:
             self.layers[0].need_dx = False
         self._backprop_lock = threading.Lock()
+        self._plan = None  # the backend's fused one-image forward, built on first use
+        self._plan_built = False
         self.set_params(params)
 
     # ------------------------------------------------------------------ parameters
@@ -130,6 +132,15 @@ class Network:
             raise ValueError("empty batch")
         return self.backend.asarray(np.ascontiguousarray(x, dtype=np.float32))
 
+    def _single_image_plan(self, xb):
+        """The backend's fused eval forward when ``xb`` is one image and it has one."""
+        if xb.shape[0] != 1 or xb.dtype != np.float32:
+            return None
+        if not self._plan_built:
+            self._plan = self.backend.single_image_plan(self.arch)
+            self._plan_built = True
+        return self._plan
+
     def forward(self, x, train: bool = False):
         """Logits (on the backend) for a prepared batch."""
         out = x
@@ -139,12 +150,19 @@ class Network:
 
     def predict(self, x) -> np.ndarray:
         """(N,C,H,W) in [0,1] -> (N,classes) probabilities on the host; rows sum to 1."""
-        logits = self.forward(self._prepare(x))
+        xb = self._prepare(x)
+        plan = self._single_image_plan(xb)
+        logits = plan.run(self.params, xb[0]) if plan is not None else self.forward(xb)
         return np.asarray(self.backend.to_host(self.backend.softmax(logits)))
 
     def activations(self, x) -> list[tuple[str, np.ndarray]]:
         """[(layer_name, output), ...] for every layer in order, then ("softmax", probs)."""
         out = self._prepare(x)
+        plan = self._single_image_plan(out)
+        if plan is not None:
+            acts = plan.run(self.params, out[0], capture=True)
+            logits = self.backend.asarray(acts[-1][1])
+            return acts + [("softmax", np.asarray(self.backend.softmax(logits)))]
         acts = []
         for layer in self.layers:
             out = layer.forward(out, False)

@@ -1,0 +1,225 @@
+"""The CPU backend's single-image inference plan: one eval forward, fused, channels-last.
+
+``predict`` and ``activations`` on one image are the live-drawing path. Layer by layer, a
+batch-1 forward of the deep net spent more time around its three 3x3 convolutions than in
+their GEMMs: the filters were Winograd-transformed again on every call, the input padded,
+the batch-split machinery set up, ReLU and max-pool run as passes of their own, an array
+allocated per op (README, "Speed"). A plan is built once per network for architectures of
+the form
+
+    [Conv 3x3 stride 1 pad 1, ReLU?, MaxPool 2x2?]+, Flatten, [Dense, ReLU?, Dropout?]+
+
+(the deep net; the others keep the layer-by-layer path) and runs them as: the first
+convolution direct, every further one by Winograd F(2x2, 3x3) with the bias, ReLU and
+max-pool folded into its output transform, activations channels-last in per-thread
+buffers whose zero border is the padding (cpu_plan_kernels.py), the GEMMs one BLAS call
+per layer, the dense layers as vectorised matrix-vector products. The transformed filters
+are kept with a copy of the weights they came from and redone when the weights differ
+(one compare per call: optimizers and ``set_params`` change the arrays in place).
+
+Everything runs on the calling thread: splitting one image over the worker threads
+measured slower (README, "Threads"), so results do not depend on the thread count.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from .. import models
+from . import cpu_kernels as K
+from . import cpu_plan_kernels as P
+
+_NO_CAPTURE = np.zeros((1, 1, 1), dtype=np.float32)
+
+
+class _Conv:
+    """One convolution stage: conv (+ ReLU) (+ 2x2 max-pool), its layer names for captures."""
+
+    def __init__(self, name, c, h, w, f, direct):
+        self.name, self.c, self.h, self.w, self.f, self.direct = name, c, h, w, f, direct
+        self.relu = None  # ReLU layer name, if one follows
+        self.pool = None  # MaxPool layer name, if one follows
+        self.tiles = (h // 2, w // 2)
+
+    @property
+    def out_hw(self):
+        return (self.h // 2, self.w // 2) if self.pool else (self.h, self.w)
+
+
+class SingleImagePlan:
+    """Eval forward of one image through a supported architecture (see ``build``)."""
+
+    def __init__(self, arch, convs, flatten, dense, tail):
+        self.arch = arch
+        self.convs: list[_Conv] = convs
+        self.flatten: str = flatten
+        self.dense: list[tuple[str, str | None]] = dense  # (dense name, ReLU name or None)
+        self.identity: dict[str, str] = tail  # dropout name -> the layer whose output it is
+        self._filters: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def build(cls, arch) -> SingleImagePlan | None:
+        """The plan for ``arch``, or None when its layers do not fit the pattern."""
+        names = arch.layer_names()
+        layers = list(zip(names, arch.layers))
+        c, h, w = arch.input_shape
+        convs: list[_Conv] = []
+        i = 0
+        while i < len(layers) and isinstance(layers[i][1], models.Conv):
+            name, spec = layers[i]
+            if (spec.kernel, spec.stride, spec.pad) != (3, 1, 1) or h % 2 or w % 2:
+                return None
+            direct = not convs
+            if not direct and c < 8:
+                return None
+            conv = _Conv(name, c, h, w, spec.filters, direct)
+            i += 1
+            if i < len(layers) and isinstance(layers[i][1], models.ReLU):
+                conv.relu = layers[i][0]
+                i += 1
+            if i < len(layers) and isinstance(layers[i][1], models.MaxPool):
+                spec_p = layers[i][1]
+                if spec_p.size != 2 or (spec_p.stride or 2) != 2 or direct:
+                    return None
+                conv.pool = layers[i][0]
+                i += 1
+            convs.append(conv)
+            c, (h, w) = spec.filters, conv.out_hw
+        if not convs or i >= len(layers) or not isinstance(layers[i][1], models.Flatten):
+            return None
+        flatten = layers[i][0]
+        i += 1
+        dense: list[tuple[str, str | None]] = []
+        identity: dict[str, str] = {}
+        last = flatten
+        while i < len(layers):
+            name, spec = layers[i]
+            if isinstance(spec, models.Dense):
+                dense.append((name, None))
+                last = name
+            elif isinstance(spec, models.ReLU) and dense and dense[-1][1] is None \
+                    and last == dense[-1][0]:
+                dense[-1] = (dense[-1][0], name)
+                last = name
+            elif isinstance(spec, models.Dropout):
+                identity[name] = last
+            else:
+                return None
+            i += 1
+        if not dense or last != dense[-1][0]:
+            return None  # ends in a ReLU or dropout: the logits would not be a Dense output
+        return cls(arch, convs, flatten, dense, identity)
+
+    # ------------------------------------------------------------------ cached filters
+    def _transformed(self, conv: _Conv, W: np.ndarray) -> np.ndarray:
+        """The filters of ``conv`` as its kernel reads them, redone when W changed."""
+        entry = self._filters.get(conv.name)
+        if entry is not None and entry[0].shape == W.shape and \
+                not P.weights_differ(entry[0].reshape(-1), W.reshape(-1)):
+            return entry[1]
+        with self._lock:
+            src = np.array(W, dtype=np.float32, order="C")  # transform the copy: consistent
+            if conv.direct:
+                t = np.ascontiguousarray(src.transpose(1, 2, 3, 0))  # (C, 3, 3, F)
+            else:
+                t = np.empty((16, conv.c, conv.f), dtype=np.float32)
+                P.filter_transform_cf(t, src)
+            self._filters[conv.name] = (src, t)
+        return t
+
+    # ------------------------------------------------------------------ buffers
+    def _buffers(self):
+        """This thread's buffers: the padded channels-last input of every Winograd stage
+        (borders zero from creation on, never written), its V and M, the last stage's
+        output, the flat vector and the dense outputs."""
+        bufs = getattr(self._local, "bufs", None)
+        if bufs is not None:
+            return bufs
+        f32 = np.float32
+        bufs = {}
+        for k, conv in enumerate(self.convs):
+            if not conv.direct:
+                bufs[("in", k)] = np.zeros((conv.h + 2, conv.w + 2, conv.c), f32)
+                t = conv.tiles[0] * conv.tiles[1]
+                bufs[("V", k)] = np.empty((t, 16, conv.c), f32)  # a tile's 16 values together
+                bufs[("M", k)] = np.empty((t, 16, conv.f), f32)
+        last = self.convs[-1]
+        oh, ow = last.out_hw
+        bufs["last"] = np.zeros((oh, ow, last.f), f32)
+        bufs["flat"] = np.empty(oh * ow * last.f, f32)
+        shapes = dict(zip(self.arch.layer_names(), self.arch.output_shapes()))
+        for name, _ in self.dense:
+            bufs[name] = np.empty(shapes[name][0], f32)
+        self._local.bufs = bufs
+        return bufs
+
+    def _dst(self, bufs, k):
+        """Where stage k writes: the next stage's padded input (offset 1) or ``last``."""
+        if k + 1 < len(self.convs):
+            return bufs[("in", k + 1)], 1
+        return bufs["last"], 0
+
+    # ------------------------------------------------------------------ running
+    def run(self, params: dict, x: np.ndarray, capture: bool = False):
+        """Logits (1, classes) of one image x (C, H, W) float32; with ``capture`` the list
+        [(layer name, (1, ...) output)] of every layer instead, as Network.activations."""
+        bufs = self._buffers()
+        acts: list[tuple[str, np.ndarray]] = []
+        for k, conv in enumerate(self.convs):
+            W = params[f"{conv.name}.W"]
+            b = params[f"{conv.name}.b"]
+            filt = self._transformed(conv, W)
+            dst, off = self._dst(bufs, k)
+            if capture:
+                oh, ow = conv.out_hw
+                cap_c = np.empty((conv.f, conv.h, conv.w), np.float32)
+                cap_r = np.empty_like(cap_c) if conv.relu else _NO_CAPTURE
+                cap_p = np.empty((conv.f, oh, ow), np.float32) if conv.pool else _NO_CAPTURE
+            else:
+                cap_c = cap_r = cap_p = _NO_CAPTURE
+            if conv.direct:
+                if off != 1:  # a lone direct conv before Flatten: not a shape build() allows
+                    raise AssertionError("direct convolution must feed a Winograd stage")
+                P.direct_conv(dst, x, filt, b, conv.relu is not None, cap_c, cap_r, capture)
+            else:
+                V, M = bufs[("V", k)], bufs[("M", k)]
+                P.wino_input(V, bufs[("in", k)])
+                # 16 GEMMs M[:, e] (T, F) = V[:, e] (T, C) @ U[e] (C, F), one call; the
+                # (16, T, .) views have a leading dimension of 16*C, which BLAS takes as is
+                np.matmul(V.transpose(1, 0, 2), filt, out=M.transpose(1, 0, 2))
+                P.wino_output(dst, off, M, b, conv.relu is not None, conv.pool is not None,
+                              conv.tiles[1], cap_c, cap_r, cap_p, capture)
+            if capture:
+                acts.append((conv.name, cap_c[None]))
+                if conv.relu:
+                    acts.append((conv.relu, cap_r[None]))
+                if conv.pool:
+                    acts.append((conv.pool, cap_p[None]))
+        flat = bufs["flat"]
+        P.to_flat_nchw(flat, bufs["last"])
+        if capture:
+            acts.append((self.flatten, flat[None].copy()))
+        h = flat
+        for name, relu in self.dense:
+            out = bufs[name]
+            P.dense(out, h, params[f"{name}.W"], params[f"{name}.b"],
+                    relu is not None and not capture)
+            if capture:
+                acts.append((name, out[None].copy()))
+                if relu:
+                    r = np.empty_like(out)
+                    K.relu_forward_serial(r, out)
+                    out = r
+                    acts.append((relu, out[None]))
+            h = out
+        if not capture:
+            return h[None].copy()
+        by_name = dict(acts)
+        for drop, src in self.identity.items():
+            by_name[drop] = by_name[src]
+        return [(name, by_name[name]) for name in self.arch.layer_names()]
