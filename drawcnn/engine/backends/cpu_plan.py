@@ -90,8 +90,8 @@ class SingleImagePlan:
                 i += 1
             convs.append(conv)
             c, (h, w) = spec.filters, conv.out_hw
-        if not convs or i >= len(layers) or not isinstance(layers[i][1], models.Flatten):
-            return None
+        if len(convs) < 2 or i >= len(layers) or not isinstance(layers[i][1], models.Flatten):
+            return None  # the direct first convolution writes a Winograd stage's input
         flatten = layers[i][0]
         i += 1
         dense: list[tuple[str, str | None]] = []
@@ -182,9 +182,7 @@ class SingleImagePlan:
                 cap_p = np.empty((conv.f, oh, ow), np.float32) if conv.pool else _NO_CAPTURE
             else:
                 cap_c = cap_r = cap_p = _NO_CAPTURE
-            if conv.direct:
-                if off != 1:  # a lone direct conv before Flatten: not a shape build() allows
-                    raise AssertionError("direct convolution must feed a Winograd stage")
+            if conv.direct:  # build() put a Winograd stage after it: dst is padded (off 1)
                 P.direct_conv(dst, x, filt, b, conv.relu is not None, cap_c, cap_r, capture)
             else:
                 V, M = bufs[("V", k)], bufs[("M", k)]
