@@ -124,8 +124,8 @@ class SingleImagePlan:
             return entry[1]
         with self._lock:
             src = np.array(W, dtype=np.float32, order="C")  # transform the copy: consistent
-            if conv.direct:
-                t = np.ascontiguousarray(src.transpose(1, 2, 3, 0))  # (C, 3, 3, F)
+            if conv.direct:  # (C*9, F): the GEMM's right-hand side
+                t = np.ascontiguousarray(src.reshape(conv.f, conv.c * 9).T)
             else:
                 t = np.empty((16, conv.c, conv.f), dtype=np.float32)
                 P.filter_transform_cf(t, src)
@@ -133,24 +133,35 @@ class SingleImagePlan:
         return t
 
     # ------------------------------------------------------------------ buffers
+    @staticmethod
+    def _split_buffer(h, w, c):
+        """A zero-padded channels-last (h, w, c) activation split by column parity (see
+        cpu_plan_kernels.wino_input): (2, h+2, ((w+3)//2)*c), zero where nothing writes."""
+        return np.zeros((2, h + 2, ((w + 3) // 2) * c), np.float32)
+
     def _buffers(self):
-        """This thread's buffers: the padded channels-last input of every Winograd stage
-        (borders zero from creation on, never written), its V and M, the last stage's
-        output, the flat vector and the dense outputs."""
+        """This thread's buffers, made on its first call: every stage's output (the next
+        one's padded input, whose border stays zero: nothing writes there) and scratch."""
         bufs = getattr(self._local, "bufs", None)
         if bufs is not None:
             return bufs
         f32 = np.float32
         bufs = {}
         for k, conv in enumerate(self.convs):
-            if not conv.direct:
-                bufs[("in", k)] = np.zeros((conv.h + 2, conv.w + 2, conv.c), f32)
-                t = conv.tiles[0] * conv.tiles[1]
-                bufs[("V", k)] = np.empty((t, 16, conv.c), f32)  # a tile's 16 values together
-                bufs[("M", k)] = np.empty((t, 16, conv.f), f32)
+            oh, ow = conv.out_hw
+            bufs[("out", k)] = self._split_buffer(oh, ow, conv.f)
+            if conv.direct:
+                bufs[("cols", k)] = np.empty((conv.h * conv.w, conv.c * 9), f32)
+                bufs[("Y", k)] = np.empty((conv.h * conv.w, conv.f), f32)
+            else:
+                th, tw = conv.tiles
+                bufs[("V", k)] = np.empty((16, th * tw * conv.c), f32)
+                bufs[("M", k)] = np.empty((16, th * tw * conv.f), f32)
+                bufs[("R", k)] = np.empty((4, 2, (tw + 1) * conv.c), f32)
+                bufs[("Y", k)] = np.empty((12, tw * conv.f), f32)
+                bufs[("bt", k)] = np.empty(tw * conv.f, f32)
         last = self.convs[-1]
         oh, ow = last.out_hw
-        bufs["last"] = np.zeros((oh, ow, last.f), f32)
         bufs["flat"] = np.empty(oh * ow * last.f, f32)
         shapes = dict(zip(self.arch.layer_names(), self.arch.output_shapes()))
         for name, _ in self.dense:
@@ -158,48 +169,49 @@ class SingleImagePlan:
         self._local.bufs = bufs
         return bufs
 
-    def _dst(self, bufs, k):
-        """Where stage k writes: the next stage's padded input (offset 1) or ``last``."""
-        if k + 1 < len(self.convs):
-            return bufs[("in", k + 1)], 1
-        return bufs["last"], 0
-
     # ------------------------------------------------------------------ running
     def run(self, params: dict, x: np.ndarray, capture: bool = False):
         """Logits (1, classes) of one image x (C, H, W) float32; with ``capture`` the list
         [(layer name, (1, ...) output)] of every layer instead, as Network.activations."""
         bufs = self._buffers()
         acts: list[tuple[str, np.ndarray]] = []
+        src = None
         for k, conv in enumerate(self.convs):
-            W = params[f"{conv.name}.W"]
             b = params[f"{conv.name}.b"]
-            filt = self._transformed(conv, W)
-            dst, off = self._dst(bufs, k)
+            filt = self._transformed(conv, params[f"{conv.name}.W"])
+            dst = bufs[("out", k)]
+            relu = conv.relu is not None
             if capture:
                 oh, ow = conv.out_hw
                 cap_c = np.empty((conv.f, conv.h, conv.w), np.float32)
-                cap_r = np.empty_like(cap_c) if conv.relu else _NO_CAPTURE
+                cap_r = np.empty_like(cap_c) if relu else _NO_CAPTURE
                 cap_p = np.empty((conv.f, oh, ow), np.float32) if conv.pool else _NO_CAPTURE
             else:
                 cap_c = cap_r = cap_p = _NO_CAPTURE
-            if conv.direct:  # build() put a Winograd stage after it: dst is padded (off 1)
-                P.direct_conv(dst, x, filt, b, conv.relu is not None, cap_c, cap_r, capture)
+            if conv.direct:  # one GEMM (H*W, C*9) @ (C*9, F) on the 3x3 windows
+                cols, Y = bufs[("cols", k)], bufs[("Y", k)]
+                P.im2col_taps(cols, x)
+                np.matmul(cols, filt, out=Y)
+                P.rows_out(dst, Y, b, relu, conv.w, cap_c, cap_r, capture)
             else:
                 V, M = bufs[("V", k)], bufs[("M", k)]
-                P.wino_input(V, bufs[("in", k)])
-                # 16 GEMMs M[:, e] (T, F) = V[:, e] (T, C) @ U[e] (C, F), one call; the
-                # (16, T, .) views have a leading dimension of 16*C, which BLAS takes as is
-                np.matmul(V.transpose(1, 0, 2), filt, out=M.transpose(1, 0, 2))
-                P.wino_output(dst, off, M, b, conv.relu is not None, conv.pool is not None,
-                              conv.tiles[1], cap_c, cap_r, cap_p, capture)
+                P.wino_input(V, src, bufs[("R", k)], conv.c)
+                # 16 GEMMs M[e] (T, F) = V[e] (T, C) @ U[e] (C, F), one call
+                np.matmul(V.reshape(16, -1, conv.c), filt, out=M.reshape(16, -1, conv.f))
+                P.wino_output(dst, M, b, bufs[("bt", k)], bufs[("Y", k)], conv.f,
+                              conv.tiles[1], relu, conv.pool is not None, cap_c, cap_r,
+                              cap_p, capture)
+            src = dst
             if capture:
                 acts.append((conv.name, cap_c[None]))
-                if conv.relu:
+                if relu:
                     acts.append((conv.relu, cap_r[None]))
                 if conv.pool:
                     acts.append((conv.pool, cap_p[None]))
+        last = self.convs[-1]
+        oh, ow = last.out_hw
         flat = bufs["flat"]
-        P.to_flat_nchw(flat, bufs["last"])
+        P.to_flat_nchw(flat, src, oh, ow, last.f)
         if capture:
             acts.append((self.flatten, flat[None].copy()))
         h = flat

@@ -72,168 +72,211 @@ def filter_transform_cf(U, W):
 
 
 @serial_kernel
-def direct_conv(dst, x, Wt, b, relu, cap_conv, cap_relu, capture):
-    """dst[1+y, 1+x, f] = (ReLU of) conv3x3(x, pad 1)[f, y, x] + b[f], for one NCHW image
-    x (C, H, W) and the filters Wt (C, 3, 3, F); dst is the next layer's zero-bordered
-    channels-last buffer (H+2, W+2, F). Taps falling on the padding are skipped."""
+def im2col_taps(cols, x):
+    """cols (H*W, C*9): row y*W+x holds the 3x3 pad-1 window of every channel of the NCHW
+    image x (C, H, W) around (y, x), zeros past the border: the first layer as one GEMM."""
     n_ch, height, width = x.shape
-    n_f = Wt.shape[3]
     for y in range(height):
         for xx in range(width):
-            acc = dst[1 + y, 1 + xx]
-            for f in range(n_f):
-                acc[f] = b[f]
+            row = cols[y * width + xx]
             for c in range(n_ch):
                 for i in range(3):
                     yy = y + i - 1
-                    if yy < 0 or yy >= height:
-                        continue
                     for j in range(3):
                         xs = xx + j - 1
-                        if xs < 0 or xs >= width:
-                            continue
-                        v = x[c, yy, xs]
-                        w = Wt[c, i, j]
-                        for f in range(n_f):
-                            acc[f] += v * w[f]
+                        inside = 0 <= yy < height and 0 <= xs < width
+                        row[c * 9 + i * 3 + j] = x[c, yy, xs] if inside else 0.0
+
+
+@serial_kernel
+def rows_out(dst, Y, b, relu, width, cap_conv, cap_relu, capture):
+    """The first layer's GEMM output Y (H*W, F) plus the bias, then ReLU, into the next
+    stage's split buffer dst (2, H+2, (W/2+1)*F) (see ``wino_input``): pixel (y, x) goes
+    to padded column x+1, i.e. dst[(x+1) % 2, y+1, ((x+1)//2)*F:]."""
+    n_px, n_f = Y.shape
+    for px in range(n_px):
+        y = px // width
+        xx = px - y * width
+        src = Y[px]
+        w = xx + 1
+        o = dst[w % 2, y + 1, (w // 2) * n_f:]
+        for f in range(n_f):
+            v = src[f] + b[f]
             if capture:
-                for f in range(n_f):
-                    cap_conv[f, y, xx] = acc[f]
+                cap_conv[f, y, xx] = v
             if relu:
+                v = 0.0 if v <= 0.0 else v
+                if capture:
+                    cap_relu[f, y, xx] = v
+            o[f] = v
+
+
+@serial_kernel
+def wino_input(V, xs, R, n_ch):
+    """V (16, T*C) = B^T d B for every 4x4 tile d of the padded input (tiles at stride 2,
+    tile t = ty*tw + tx, channel c at t*C + c); B^T = [[1,0,-1,0], [0,1,1,0], [0,-1,1,0],
+    [0,1,0,-1]].
+
+    xs (2, Hp, (Wp/2)*C) holds the zero-padded channels-last input split by column parity:
+    padded column w is xs[w % 2, :, (w//2)*C:]. A tile's columns 2tx..2tx+3 are then
+    even[tx], odd[tx], even[tx+1], odd[tx+1], all at tx*C + c or C past it, so a row of
+    tiles is one flat loop over tx*C + c with two or three streams (R (4, 2, Wp/2*C) holds
+    the row combinations): long loops LLVM vectorises without per-tile alias checks."""
+    hp = xs.shape[1]
+    n = xs.shape[2]
+    m = n - n_ch  # tw * C
+    tiles_h = (hp - 2) // 2
+    for ty in range(tiles_h):
+        for p in range(2):
+            x0 = xs[p, 2 * ty]
+            x1 = xs[p, 2 * ty + 1]
+            x2 = xs[p, 2 * ty + 2]
+            x3 = xs[p, 2 * ty + 3]
+            ra = R[0, p]
+            rb = R[1, p]
+            rc = R[2, p]
+            rd = R[3, p]
+            for u in range(n):
+                ra[u] = x0[u] - x2[u]
+            for u in range(n):
+                rb[u] = x1[u] + x2[u]
+            for u in range(n):
+                rc[u] = x2[u] - x1[u]
+            for u in range(n):
+                rd[u] = x1[u] - x3[u]
+        lo = ty * m
+        for g in range(4):
+            ev = R[g, 0]
+            od = R[g, 1]
+            ev1 = ev[n_ch:]
+            od1 = od[n_ch:]
+            v0 = V[4 * g, lo:lo + m]
+            v1 = V[4 * g + 1, lo:lo + m]
+            v2 = V[4 * g + 2, lo:lo + m]
+            v3 = V[4 * g + 3, lo:lo + m]
+            for u in range(m):
+                v0[u] = ev[u] - ev1[u]
+            for u in range(m):
+                v1[u] = od[u] + ev1[u]
+            for u in range(m):
+                v2[u] = ev1[u] - od[u]
+            for u in range(m):
+                v3[u] = od[u] - od1[u]
+
+
+@serial_kernel
+def _capture_tiles(cap, Y, ty, tiles_w, n_f):
+    """cap (F, H, W)[:, 2ty:2ty+2, :] = the output tile rows Y[8..11] (tw*F each)."""
+    for tx in range(tiles_w):
+        for f in range(n_f):
+            u = tx * n_f + f
+            cap[f, 2 * ty, 2 * tx] = Y[8, u]
+            cap[f, 2 * ty, 2 * tx + 1] = Y[9, u]
+            cap[f, 2 * ty + 1, 2 * tx] = Y[10, u]
+            cap[f, 2 * ty + 1, 2 * tx + 1] = Y[11, u]
+
+
+@serial_kernel
+def wino_output(dst, M, b, bt, Y, n_f, tiles_w, relu, pool, cap_conv, cap_relu, cap_pool,
+                capture):
+    """The 2x2 output tiles from M (16, T*F): y = A^T m A + b, A^T = [[1,1,1,0],
+    [0,1,-1,-1]], then ReLU, then with ``pool`` the 2x2 max (the tile is the window).
+    Written into dst, the next stage's split buffer (see ``wino_input``) at offset 1:
+    output (r, x) to dst[(x+1) % 2, r+1, ((x+1)//2)*F:]. One row of tiles at a time, as
+    flat loops over tx*F + f; bt (tw*F) and Y (12, tw*F) are scratch.
+    ``capture``: the convolution, ReLU and pool outputs also go to cap_* (F, H, W)."""
+    m = tiles_w * n_f
+    tiles_h = M.shape[1] // m
+    for tx in range(tiles_w):  # the bias, tiled along a row of tiles
+        for f in range(n_f):
+            bt[tx * n_f + f] = b[f]
+    s0, s1, s2, s3 = Y[0], Y[1], Y[2], Y[3]
+    d0, d1, d2, d3 = Y[4], Y[5], Y[6], Y[7]
+    y00, y01, y10, y11 = Y[8], Y[9], Y[10], Y[11]
+    for ty in range(tiles_h):
+        lo = ty * m
+        m0, m1, m2, m3 = M[0, lo:lo + m], M[1, lo:lo + m], M[2, lo:lo + m], M[3, lo:lo + m]
+        m4, m5, m6, m7 = M[4, lo:lo + m], M[5, lo:lo + m], M[6, lo:lo + m], M[7, lo:lo + m]
+        m8, m9, m10, m11 = (M[8, lo:lo + m], M[9, lo:lo + m], M[10, lo:lo + m],
+                            M[11, lo:lo + m])
+        m12, m13, m14, m15 = (M[12, lo:lo + m], M[13, lo:lo + m], M[14, lo:lo + m],
+                              M[15, lo:lo + m])
+        for u in range(m):
+            s0[u] = m0[u] + m4[u] + m8[u]
+        for u in range(m):
+            s1[u] = m1[u] + m5[u] + m9[u]
+        for u in range(m):
+            s2[u] = m2[u] + m6[u] + m10[u]
+        for u in range(m):
+            s3[u] = m3[u] + m7[u] + m11[u]
+        for u in range(m):
+            d0[u] = m4[u] - m8[u] - m12[u]
+        for u in range(m):
+            d1[u] = m5[u] - m9[u] - m13[u]
+        for u in range(m):
+            d2[u] = m6[u] - m10[u] - m14[u]
+        for u in range(m):
+            d3[u] = m7[u] - m11[u] - m15[u]
+        for u in range(m):
+            y00[u] = s0[u] + s1[u] + s2[u] + bt[u]
+        for u in range(m):
+            y01[u] = s1[u] - s2[u] - s3[u] + bt[u]
+        for u in range(m):
+            y10[u] = d0[u] + d1[u] + d2[u] + bt[u]
+        for u in range(m):
+            y11[u] = d1[u] - d2[u] - d3[u] + bt[u]
+        if capture:
+            _capture_tiles(cap_conv, Y, ty, tiles_w, n_f)
+        if relu:
+            for k in range(8, 12):
+                yk = Y[k]
+                for u in range(m):
+                    v = yk[u]
+                    yk[u] = 0.0 if v <= 0.0 else v
+            if capture:
+                _capture_tiles(cap_relu, Y, ty, tiles_w, n_f)
+        if pool:
+            pm = Y[0]  # s0 is free again
+            for u in range(m):
+                a = y00[u]
+                b = y01[u]
+                pm[u] = a if a > b else b
+            for u in range(m):
+                a = y10[u]
+                b = y11[u]
+                c = a if a > b else b
+                d = pm[u]
+                pm[u] = d if d > c else c
+            for tx in range(tiles_w):  # pooled (ty, tx) to padded column tx+1
+                w = tx + 1
+                o = dst[w % 2, ty + 1, (w // 2) * n_f:]
+                src = pm[tx * n_f:]
                 for f in range(n_f):
-                    v = acc[f]
-                    acc[f] = 0.0 if v <= 0.0 else v
+                    o[f] = src[f]
                 if capture:
                     for f in range(n_f):
-                        cap_relu[f, y, xx] = acc[f]
+                        cap_pool[f, ty, tx] = src[f]
+        else:  # column 2tx -> padded 2tx+1 (odd, tx); 2tx+1 -> padded 2tx+2 (even, tx+1)
+            for r in range(2):
+                od = dst[1, 2 * ty + 1 + r]
+                ev = dst[0, 2 * ty + 1 + r, n_f:]
+                ya = Y[8 + 2 * r]
+                yb = Y[9 + 2 * r]
+                for u in range(m):
+                    od[u] = ya[u]
+                for u in range(m):
+                    ev[u] = yb[u]
 
 
 @serial_kernel
-def wino_input(V, xp):
-    """V (T, 16, C) = B^T d B for every 4x4 tile d of the zero-bordered input xp (Hp, Wp, C),
-    tiles at stride 2, T = ((Hp-2)/2) * ((Wp-2)/2); B^T = [[1,0,-1,0], [0,1,1,0],
-    [0,-1,1,0], [0,1,0,-1]]. Vectorised over the channels."""
-    hp, wp, n_ch = xp.shape
-    tiles_h, tiles_w = (hp - 2) // 2, (wp - 2) // 2
-    for ty in range(tiles_h):
-        for tx in range(tiles_w):
-            v = V[ty * tiles_w + tx]
-            r0 = xp[2 * ty]
-            r1 = xp[2 * ty + 1]
-            r2 = xp[2 * ty + 2]
-            r3 = xp[2 * ty + 3]
-            w = 2 * tx
-            for c in range(n_ch):
-                # rows: B^T d, column s of the tile
-                a0 = r0[w, c] - r2[w, c]
-                a1 = r0[w + 1, c] - r2[w + 1, c]
-                a2 = r0[w + 2, c] - r2[w + 2, c]
-                a3 = r0[w + 3, c] - r2[w + 3, c]
-                b0 = r1[w, c] + r2[w, c]
-                b1 = r1[w + 1, c] + r2[w + 1, c]
-                b2 = r1[w + 2, c] + r2[w + 2, c]
-                b3 = r1[w + 3, c] + r2[w + 3, c]
-                c0 = r2[w, c] - r1[w, c]
-                c1 = r2[w + 1, c] - r1[w + 1, c]
-                c2 = r2[w + 2, c] - r1[w + 2, c]
-                c3 = r2[w + 3, c] - r1[w + 3, c]
-                d0 = r1[w, c] - r3[w, c]
-                d1 = r1[w + 1, c] - r3[w + 1, c]
-                d2 = r1[w + 2, c] - r3[w + 2, c]
-                d3 = r1[w + 3, c] - r3[w + 3, c]
-                # columns: (B^T d) B
-                v[0, c] = a0 - a2
-                v[1, c] = a1 + a2
-                v[2, c] = a2 - a1
-                v[3, c] = a1 - a3
-                v[4, c] = b0 - b2
-                v[5, c] = b1 + b2
-                v[6, c] = b2 - b1
-                v[7, c] = b1 - b3
-                v[8, c] = c0 - c2
-                v[9, c] = c1 + c2
-                v[10, c] = c2 - c1
-                v[11, c] = c1 - c3
-                v[12, c] = d0 - d2
-                v[13, c] = d1 + d2
-                v[14, c] = d2 - d1
-                v[15, c] = d1 - d3
-
-
-@serial_kernel
-def wino_output(dst, off, M, b, relu, pool, tiles_w, cap_conv, cap_relu, cap_pool, capture):
-    """The 2x2 output tile of each M[t] (16, F): y = A^T m A + b (A^T = [[1,1,1,0],
-    [0,1,-1,-1]]), then ReLU, then with ``pool`` the 2x2 max (the tile is the pooling
-    window). Written channels-last into dst at row/column offset ``off``: tile (ty, tx)
-    goes to dst[off + 2ty.., off + 2tx..] (or one pixel dst[off + ty, off + tx] pooled).
-    ``capture``: the convolution, ReLU and pool outputs also go to cap_* (NCHW, F first)."""
-    n_tiles, n_f = M.shape[0], M.shape[2]
-    for t in range(n_tiles):
-        ty = t // tiles_w
-        tx = t - ty * tiles_w
-        m = M[t]
-        if pool:
-            o = dst[off + ty, off + tx]
-        else:
-            o0 = dst[off + 2 * ty, off + 2 * tx]
-            o1 = dst[off + 2 * ty, off + 2 * tx + 1]
-            o2 = dst[off + 2 * ty + 1, off + 2 * tx]
-            o3 = dst[off + 2 * ty + 1, off + 2 * tx + 1]
-        for f in range(n_f):
-            t00 = m[0, f] + m[4, f] + m[8, f]
-            t01 = m[1, f] + m[5, f] + m[9, f]
-            t02 = m[2, f] + m[6, f] + m[10, f]
-            t03 = m[3, f] + m[7, f] + m[11, f]
-            t10 = m[4, f] - m[8, f] - m[12, f]
-            t11 = m[5, f] - m[9, f] - m[13, f]
-            t12 = m[6, f] - m[10, f] - m[14, f]
-            t13 = m[7, f] - m[11, f] - m[15, f]
-            bias = b[f]
-            y00 = t00 + t01 + t02 + bias
-            y01 = t01 - t02 - t03 + bias
-            y10 = t10 + t11 + t12 + bias
-            y11 = t11 - t12 - t13 + bias
-            if capture:
-                cap_conv[f, 2 * ty, 2 * tx] = y00
-                cap_conv[f, 2 * ty, 2 * tx + 1] = y01
-                cap_conv[f, 2 * ty + 1, 2 * tx] = y10
-                cap_conv[f, 2 * ty + 1, 2 * tx + 1] = y11
-            if relu:
-                y00 = 0.0 if y00 <= 0.0 else y00
-                y01 = 0.0 if y01 <= 0.0 else y01
-                y10 = 0.0 if y10 <= 0.0 else y10
-                y11 = 0.0 if y11 <= 0.0 else y11
-                if capture:
-                    cap_relu[f, 2 * ty, 2 * tx] = y00
-                    cap_relu[f, 2 * ty, 2 * tx + 1] = y01
-                    cap_relu[f, 2 * ty + 1, 2 * tx] = y10
-                    cap_relu[f, 2 * ty + 1, 2 * tx + 1] = y11
-            if pool:
-                p = y00
-                if y01 > p:
-                    p = y01
-                if y10 > p:
-                    p = y10
-                if y11 > p:
-                    p = y11
-                o[f] = p
-                if capture:
-                    cap_pool[f, ty, tx] = p
-            else:
-                o0[f] = y00
-                o1[f] = y01
-                o2[f] = y10
-                o3[f] = y11
-
-
-@serial_kernel
-def to_flat_nchw(flat, a):
-    """flat (C*H*W,) = the channels-last a (H, W, C) in NCHW order (Flatten's order)."""
-    height, width, n_ch = a.shape
+def to_flat_nchw(flat, xs, height, width, n_ch):
+    """flat (C*H*W,) = the split buffer xs (see ``wino_input``) in NCHW order (Flatten's)."""
     for y in range(height):
         for x in range(width):
+            w = x + 1
+            src = xs[w % 2, y + 1, (w // 2) * n_ch:]
             for c in range(n_ch):
-                flat[(c * height + y) * width + x] = a[y, x, c]
+                flat[(c * height + y) * width + x] = src[c]
 
 
 @serial_kernel
