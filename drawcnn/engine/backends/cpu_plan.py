@@ -184,23 +184,27 @@ class SingleImagePlan:
             if capture:
                 oh, ow = conv.out_hw
                 cap_c = np.empty((conv.f, conv.h, conv.w), np.float32)
-                cap_r = np.empty_like(cap_c) if relu else _NO_CAPTURE
                 cap_p = np.empty((conv.f, oh, ow), np.float32) if conv.pool else _NO_CAPTURE
             else:
-                cap_c = cap_r = cap_p = _NO_CAPTURE
+                cap_c = cap_p = _NO_CAPTURE
             if conv.direct:  # one GEMM (H*W, C*9) @ (C*9, F) on the 3x3 windows
                 cols, Y = bufs[("cols", k)], bufs[("Y", k)]
                 P.im2col_taps(cols, x)
                 np.matmul(cols, filt, out=Y)
-                P.rows_out(dst, Y, b, relu, conv.w, cap_c, cap_r, capture)
+                P.rows_out(dst, Y, b, relu, conv.w)
+                if capture:
+                    P.rows_to_nchw(cap_c.reshape(conv.f, -1), Y, b)
             else:
                 V, M = bufs[("V", k)], bufs[("M", k)]
                 P.wino_input(V, src, bufs[("R", k)], conv.c)
                 # 16 GEMMs M[e] (T, F) = V[e] (T, C) @ U[e] (C, F), one call
                 np.matmul(V.reshape(16, -1, conv.c), filt, out=M.reshape(16, -1, conv.f))
                 P.wino_output(dst, M, b, bufs[("bt", k)], bufs[("Y", k)], conv.f,
-                              conv.tiles[1], relu, conv.pool is not None, cap_c, cap_r,
-                              cap_p, capture)
+                              conv.tiles[1], relu, conv.pool is not None, cap_c, cap_p,
+                              capture)
+            if capture and relu:
+                cap_r = np.empty_like(cap_c)
+                K.relu_forward_serial(cap_r.reshape(-1), cap_c.reshape(-1))
             src = dst
             if capture:
                 acts.append((conv.name, cap_c[None]))

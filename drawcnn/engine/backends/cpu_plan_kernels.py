@@ -89,7 +89,7 @@ def im2col_taps(cols, x):
 
 
 @serial_kernel
-def rows_out(dst, Y, b, relu, width, cap_conv, cap_relu, capture):
+def rows_out(dst, Y, b, relu, width):
     """The first layer's GEMM output Y (H*W, F) plus the bias, then ReLU, into the next
     stage's split buffer dst (2, H+2, (W/2+1)*F) (see ``wino_input``): pixel (y, x) goes
     to padded column x+1, i.e. dst[(x+1) % 2, y+1, ((x+1)//2)*F:]."""
@@ -100,15 +100,25 @@ def rows_out(dst, Y, b, relu, width, cap_conv, cap_relu, capture):
         src = Y[px]
         w = xx + 1
         o = dst[w % 2, y + 1, (w // 2) * n_f:]
-        for f in range(n_f):
-            v = src[f] + b[f]
-            if capture:
-                cap_conv[f, y, xx] = v
-            if relu:
-                v = 0.0 if v <= 0.0 else v
-                if capture:
-                    cap_relu[f, y, xx] = v
-            o[f] = v
+        if relu:
+            for f in range(n_f):
+                v = src[f] + b[f]
+                o[f] = 0.0 if v <= 0.0 else v
+        else:
+            for f in range(n_f):
+                o[f] = src[f] + b[f]
+
+
+@serial_kernel
+def rows_to_nchw(cap, Y, b):
+    """cap (F, H*W) = Y (H*W, F) transposed, plus the bias: the first layer's output as
+    ``activations`` returns it; one output row (contiguous stores) at a time."""
+    n_px, n_f = Y.shape
+    for f in range(n_f):
+        row = cap[f]
+        bias = b[f]
+        for px in range(n_px):
+            row[px] = Y[px, f] + bias
 
 
 @serial_kernel
@@ -166,25 +176,27 @@ def wino_input(V, xs, R, n_ch):
 
 @serial_kernel
 def _capture_tiles(cap, Y, ty, tiles_w, n_f):
-    """cap (F, H, W)[:, 2ty:2ty+2, :] = the output tile rows Y[8..11] (tw*F each)."""
-    for tx in range(tiles_w):
-        for f in range(n_f):
+    """cap (F, H, W)[:, 2ty:2ty+2, :] = the output tile rows Y[8..11] (tw*F each), one
+    output row of one filter at a time (its stores share cache lines)."""
+    for f in range(n_f):
+        top = cap[f, 2 * ty]
+        bot = cap[f, 2 * ty + 1]
+        for tx in range(tiles_w):
             u = tx * n_f + f
-            cap[f, 2 * ty, 2 * tx] = Y[8, u]
-            cap[f, 2 * ty, 2 * tx + 1] = Y[9, u]
-            cap[f, 2 * ty + 1, 2 * tx] = Y[10, u]
-            cap[f, 2 * ty + 1, 2 * tx + 1] = Y[11, u]
+            top[2 * tx] = Y[8, u]
+            top[2 * tx + 1] = Y[9, u]
+            bot[2 * tx] = Y[10, u]
+            bot[2 * tx + 1] = Y[11, u]
 
 
 @serial_kernel
-def wino_output(dst, M, b, bt, Y, n_f, tiles_w, relu, pool, cap_conv, cap_relu, cap_pool,
-                capture):
+def wino_output(dst, M, b, bt, Y, n_f, tiles_w, relu, pool, cap_conv, cap_pool, capture):
     """The 2x2 output tiles from M (16, T*F): y = A^T m A + b, A^T = [[1,1,1,0],
     [0,1,-1,-1]], then ReLU, then with ``pool`` the 2x2 max (the tile is the window).
     Written into dst, the next stage's split buffer (see ``wino_input``) at offset 1:
     output (r, x) to dst[(x+1) % 2, r+1, ((x+1)//2)*F:]. One row of tiles at a time, as
     flat loops over tx*F + f; bt (tw*F) and Y (12, tw*F) are scratch.
-    ``capture``: the convolution, ReLU and pool outputs also go to cap_* (F, H, W)."""
+    ``capture``: the convolution and pool outputs also go to cap_* (F, H, W)."""
     m = tiles_w * n_f
     tiles_h = M.shape[1] // m
     for tx in range(tiles_w):  # the bias, tiled along a row of tiles
@@ -233,8 +245,6 @@ def wino_output(dst, M, b, bt, Y, n_f, tiles_w, relu, pool, cap_conv, cap_relu, 
                 for u in range(m):
                     v = yk[u]
                     yk[u] = 0.0 if v <= 0.0 else v
-            if capture:
-                _capture_tiles(cap_relu, Y, ty, tiles_w, n_f)
         if pool:
             pm = Y[0]  # s0 is free again
             for u in range(m):
@@ -253,9 +263,10 @@ def wino_output(dst, M, b, bt, Y, n_f, tiles_w, relu, pool, cap_conv, cap_relu, 
                 src = pm[tx * n_f:]
                 for f in range(n_f):
                     o[f] = src[f]
-                if capture:
-                    for f in range(n_f):
-                        cap_pool[f, ty, tx] = src[f]
+            if capture:
+                for f in range(n_f):
+                    for tx in range(tiles_w):
+                        cap_pool[f, ty, tx] = pm[tx * n_f + f]
         else:  # column 2tx -> padded 2tx+1 (odd, tx); 2tx+1 -> padded 2tx+2 (even, tx+1)
             for r in range(2):
                 od = dst[1, 2 * ty + 1 + r]
