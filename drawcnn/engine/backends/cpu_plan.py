@@ -24,6 +24,7 @@ measured slower (README, "Threads"), so results do not depend on the thread coun
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 
@@ -170,12 +171,24 @@ class SingleImagePlan:
         return bufs
 
     # ------------------------------------------------------------------ running
-    def run(self, params: dict, x: np.ndarray, capture: bool = False):
+    def run(self, params: dict, x: np.ndarray, capture: bool = False, times=None,
+            clock=time.perf_counter):
         """Logits (1, classes) of one image x (C, H, W) float32; with ``capture`` the list
-        [(layer name, (1, ...) output)] of every layer instead, as Network.activations."""
+        [(layer name, (1, ...) output)] of every layer instead, as Network.activations.
+        ``times``: a list that gets (stage, seconds by ``clock``) per fused stage, named by
+        its layers ("conv2+relu2+pool1"), for ``drawcnn bench --layers``."""
         bufs = self._buffers()
         acts: list[tuple[str, np.ndarray]] = []
         src = None
+        t0 = clock() if times is not None else 0.0
+
+        def lap(label):
+            nonlocal t0
+            if times is not None:
+                t1 = clock()
+                times.append((label, t1 - t0))
+                t0 = t1
+
         for k, conv in enumerate(self.convs):
             b = params[f"{conv.name}.b"]
             filt = self._transformed(conv, params[f"{conv.name}.W"])
@@ -206,6 +219,7 @@ class SingleImagePlan:
                 cap_r = np.empty_like(cap_c)
                 K.relu_forward_serial(cap_r.reshape(-1), cap_c.reshape(-1))
             src = dst
+            lap("+".join(n for n in (conv.name, conv.relu, conv.pool) if n))
             if capture:
                 acts.append((conv.name, cap_c[None]))
                 if relu:
@@ -216,6 +230,7 @@ class SingleImagePlan:
         oh, ow = last.out_hw
         flat = bufs["flat"]
         P.to_flat_nchw(flat, src, oh, ow, last.f)
+        lap(self.flatten)
         if capture:
             acts.append((self.flatten, flat[None].copy()))
         h = flat
@@ -231,6 +246,7 @@ class SingleImagePlan:
                     out = r
                     acts.append((relu, out[None]))
             h = out
+            lap(f"{name}+{relu}" if relu else name)
         if not capture:
             return h[None].copy()
         by_name = dict(acts)
