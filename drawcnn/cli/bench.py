@@ -114,7 +114,7 @@ class _Torch:
             self.model(self.torch.from_numpy(x)), self.torch.from_numpy(y))
         loss.backward()
         self.opt.step()
-        return float(loss)
+        return float(loss.detach())
 
 
 def measure(impl, flops: int, quick: bool) -> dict:

@@ -13,8 +13,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from ..errors import DrawCNNError
-from .reporting import bug_report
+from .reporting import describe_failure
 from .workers import ProgressThrottle, start_worker
 
 
@@ -33,11 +32,8 @@ class ExplainJob(QObject):
     def run(self) -> None:
         try:
             result = self.fn(self._progress, self.stop_event)
-        except DrawCNNError as exc:
-            self.errored.emit(str(exc))
-            return
-        except Exception as exc:  # a bug: reported, never a crash of the window
-            self.errored.emit(bug_report(exc))
+        except Exception as exc:  # the thread's boundary: reported, never a crash
+            self.errored.emit(describe_failure(exc))
             return
         self.finished.emit(result)
 

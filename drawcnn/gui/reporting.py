@@ -4,9 +4,10 @@ Every widget that can fail gets the ``ErrorReporter`` (the controller owns one) 
 ``report`` or ``attempt``; the main window connects ``error_occurred`` and shows the message;
 tests connect to the same signal to capture what the user would have been told.
 
-At a boundary (a button, a worker's ``run``) ``attempt`` catches ``DrawCNNError`` once and
-reports its one-line message; anything else is a bug, reported as a bug-report text (type,
-message, where it happened) instead of a crash, and nothing is changed.
+Every boundary (a button through ``attempt``, a worker thread's ``run``) catches once and
+turns the exception into text with ``describe_failure``: a ``DrawCNNError``'s one-line
+message; anything else is a bug, shown as a bug-report text (type, message, where it
+happened) instead of a crash, and nothing is changed.
 """
 
 from __future__ import annotations
@@ -46,8 +47,6 @@ class ErrorReporter(QObject):
         failure has been reported under ``title``."""
         try:
             return True, fn(*args, **kwargs)
-        except DrawCNNError as exc:
-            self.report(title, str(exc))
-        except Exception as exc:  # a bug: reported, never a crash of the event loop
-            self.report(title, bug_report(exc))
+        except Exception as exc:  # the boundary: reported, never a crash of the event loop
+            self.report_exception(title, exc)
         return False, None

@@ -17,9 +17,8 @@ import time
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from ..errors import DrawCNNError
 from ..training import RunCallbacks, TrainConfig, TrainData, run_training
-from .reporting import bug_report
+from .reporting import describe_failure
 
 
 class TrainWorker(QObject):
@@ -52,10 +51,8 @@ class TrainWorker(QObject):
     def run(self) -> None:
         try:
             self._run()
-        except DrawCNNError as exc:  # expected: say why
-            self.errored.emit(str(exc))
-        except Exception as exc:  # a bug: still reported; the live model is untouched
-            self.errored.emit(bug_report(exc))
+        except Exception as exc:  # the thread's boundary: the live model is untouched
+            self.errored.emit(describe_failure(exc))
 
     def _run(self) -> None:
         callbacks = RunCallbacks(on_started=self.started.emit, on_batch=self.progress.emit,
@@ -103,11 +100,8 @@ class DownloadWorker(QObject):
         try:
             ds = load_dataset(self.name, self.data_dir, download=True, progress=self._progress,
                               stop_event=self.stop_event)
-        except DrawCNNError as exc:
-            self.errored.emit(str(exc))
-            return
-        except Exception as exc:  # a bug: reported, never a crash
-            self.errored.emit(bug_report(exc))
+        except Exception as exc:  # the thread's boundary: reported, never a crash
+            self.errored.emit(describe_failure(exc))
             return
         self.finished.emit(str(ds.root))
 
