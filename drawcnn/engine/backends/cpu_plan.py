@@ -10,12 +10,13 @@ the form
     [Conv 3x3 stride 1 pad 1, ReLU?, MaxPool 2x2?]+, Flatten, [Dense, ReLU?, Dropout?]+
 
 (the deep net; the others keep the layer-by-layer path) and runs them as: the first
-convolution direct, every further one by Winograd F(2x2, 3x3) with the bias, ReLU and
-max-pool folded into its output transform, activations channels-last in per-thread
-buffers whose zero border is the padding (cpu_plan_kernels.py), the GEMMs one BLAS call
-per layer, the dense layers as vectorised matrix-vector products. The transformed filters
-are kept with a copy of the weights they came from and redone when the weights differ
-(one compare per call: optimizers and ``set_params`` change the arrays in place).
+convolution as im2col + one GEMM, every further one by Winograd F(2x2, 3x3) with the
+bias, ReLU and max-pool folded into its output transform, activations channels-last in
+per-thread buffers whose zero border is the padding (cpu_plan_kernels.py), the 16 GEMMs
+of a layer one NumPy matmul (BLAS), the dense layers as vectorised matrix-vector
+products. The transformed filters are kept with a copy of the weights they came from and
+redone when the weights differ (one compare per call: optimizers and ``set_params``
+change the arrays in place).
 
 Everything runs on the calling thread: splitting one image over the worker threads
 measured slower (README, "Threads"), so results do not depend on the thread count.
