@@ -13,7 +13,7 @@ the form
 convolution as im2col + one GEMM, every further one by Winograd F(2x2, 3x3) with the
 bias, ReLU and max-pool folded into its output transform, activations channels-last in
 per-thread buffers whose zero border is the padding (cpu_plan_kernels.py), the 16 GEMMs
-of a layer one NumPy matmul (BLAS), the dense layers as vectorised matrix-vector
+of a layer one NumPy matmul (BLAS), the dense layers as BLAS matrix-vector
 products. The transformed filters are kept with a copy of the weights they came from and
 redone when the weights differ (one compare per call: optimizers and ``set_params``
 change the arrays in place).
@@ -32,8 +32,6 @@ import numpy as np
 from .. import models
 from . import cpu_kernels as K
 from . import cpu_plan_kernels as P
-
-_NO_CAPTURE = np.zeros((1, 1, 1), dtype=np.float32)
 
 
 class _Conv:
@@ -132,6 +130,8 @@ class SingleImagePlan:
                 t = np.empty((16, conv.c, conv.f), dtype=np.float32)
                 P.filter_transform_cf(t, src)
             self._filters[conv.name] = (src, t)
+            flat = src.reshape(-1)
+            P.weights_differ(flat, flat)  # compiled now (warm-up), not on the first reading
         return t
 
     # ------------------------------------------------------------------ buffers
@@ -153,6 +153,7 @@ class SingleImagePlan:
             oh, ow = conv.out_hw
             bufs[("out", k)] = self._split_buffer(oh, ow, conv.f)
             if conv.direct:
+                bufs[("pad", k)] = np.zeros((conv.c, conv.h + 2, conv.w + 2), f32)
                 bufs[("cols", k)] = np.empty((conv.h * conv.w, conv.c * 9), f32)
                 bufs[("Y", k)] = np.empty((conv.h * conv.w, conv.f), f32)
             else:
@@ -160,7 +161,7 @@ class SingleImagePlan:
                 bufs[("V", k)] = np.empty((16, th * tw * conv.c), f32)
                 bufs[("M", k)] = np.empty((16, th * tw * conv.f), f32)
                 bufs[("R", k)] = np.empty((4, 2, (tw + 1) * conv.c), f32)
-                bufs[("Y", k)] = np.empty((12, tw * conv.f), f32)
+                bufs[("Y", k)] = np.empty((8, tw * conv.f), f32)
                 bufs[("bt", k)] = np.empty(tw * conv.f, f32)
         last = self.convs[-1]
         oh, ow = last.out_hw
@@ -195,15 +196,12 @@ class SingleImagePlan:
             filt = self._transformed(conv, params[f"{conv.name}.W"])
             dst = bufs[("out", k)]
             relu = conv.relu is not None
-            if capture:
-                oh, ow = conv.out_hw
-                cap_c = np.empty((conv.f, conv.h, conv.w), np.float32)
-                cap_p = np.empty((conv.f, oh, ow), np.float32) if conv.pool else _NO_CAPTURE
-            else:
-                cap_c = cap_p = _NO_CAPTURE
+            cap_c = np.empty((conv.f, conv.h, conv.w), np.float32) if capture else None
             if conv.direct:  # one GEMM (H*W, C*9) @ (C*9, F) on the 3x3 windows
                 cols, Y = bufs[("cols", k)], bufs[("Y", k)]
-                P.im2col_taps(cols, x)
+                xp = bufs[("pad", k)]
+                xp[:, 1:-1, 1:-1] = x  # the border stays zero
+                P.im2col_taps(cols, xp)
                 np.matmul(cols, filt, out=Y)
                 P.rows_out(dst, Y, b, relu, conv.w)
                 if capture:
@@ -213,39 +211,48 @@ class SingleImagePlan:
                 P.wino_input(V, src, bufs[("R", k)], conv.c)
                 # 16 GEMMs M[e] (T, F) = V[e] (T, C) @ U[e] (C, F), one call
                 np.matmul(V.reshape(16, -1, conv.c), filt, out=M.reshape(16, -1, conv.f))
-                P.wino_output(dst, M, b, bufs[("bt", k)], bufs[("Y", k)], conv.f,
-                              conv.tiles[1], relu, conv.pool is not None, cap_c, cap_p,
-                              capture)
-            if capture and relu:
-                cap_r = np.empty_like(cap_c)
-                K.relu_forward_serial(cap_r.reshape(-1), cap_c.reshape(-1))
-            src = dst
-            lap("+".join(n for n in (conv.name, conv.relu, conv.pool) if n))
+                if not capture:  # bias, ReLU and pool fused, straight into the next input
+                    P.wino_output(dst, M, b, bufs[("bt", k)], bufs[("Y", k)], conv.f,
+                                  conv.tiles[1], relu, conv.pool is not None)
+                else:  # the convolution alone, then ReLU and pool on the NCHW captures
+                    full = self._split_buffer(conv.h, conv.w, conv.f)
+                    P.wino_output(full, M, b, bufs[("bt", k)], bufs[("Y", k)], conv.f,
+                                  conv.tiles[1], False, False)
+                    P.split_to_nchw(cap_c, full)
             if capture:
                 acts.append((conv.name, cap_c[None]))
+                cur = cap_c
                 if relu:
-                    acts.append((conv.relu, cap_r[None]))
+                    cur = np.empty_like(cap_c)
+                    K.relu_forward_serial(cur.reshape(-1), cap_c.reshape(-1))
+                    acts.append((conv.relu, cur[None]))
                 if conv.pool:
-                    acts.append((conv.pool, cap_p[None]))
+                    pooled = np.empty((1, conv.f, *conv.out_hw), np.float32)
+                    K.maxpool_forward_eval_serial(pooled, cur[None], 2, 2)
+                    cur = pooled[0]
+                    acts.append((conv.pool, pooled))
+                if not conv.direct:
+                    P.nchw_to_split(dst, cur)
+            src = dst
+            lap("+".join(n for n in (conv.name, conv.relu, conv.pool) if n))
         last = self.convs[-1]
         oh, ow = last.out_hw
         flat = bufs["flat"]
-        P.to_flat_nchw(flat, src, oh, ow, last.f)
+        P.split_to_nchw(flat.reshape(last.f, oh, ow), src)
         lap(self.flatten)
         if capture:
             acts.append((self.flatten, flat[None].copy()))
         h = flat
-        for name, relu in self.dense:
+        for name, relu in self.dense:  # BLAS matrix-vector product, bias, ReLU in place
             out = bufs[name]
-            P.dense(out, h, params[f"{name}.W"], params[f"{name}.b"],
-                    relu is not None and not capture)
+            np.matmul(h, params[f"{name}.W"], out=out)
+            out += params[f"{name}.b"]
             if capture:
                 acts.append((name, out[None].copy()))
-                if relu:
-                    r = np.empty_like(out)
-                    K.relu_forward_serial(r, out)
-                    out = r
-                    acts.append((relu, out[None]))
+            if relu:
+                K.relu_forward_serial(out, out)
+                if capture:
+                    acts.append((relu, out[None].copy()))
             h = out
             lap(f"{name}+{relu}" if relu else name)
         if not capture:

@@ -74,20 +74,19 @@ def filter_transform_cf(U, W):
 
 
 @serial_kernel
-def im2col_taps(cols, x):
-    """cols (H*W, C*9): row y*W+x holds the 3x3 pad-1 window of every channel of the NCHW
-    image x (C, H, W) around (y, x), zeros past the border: the first layer as one GEMM."""
-    n_ch, height, width = x.shape
-    for y in range(height):
-        for xx in range(width):
-            row = cols[y * width + xx]
+def im2col_taps(cols, xp):
+    """cols (H*W, C*9): row y*W+x holds the 3x3 window of every channel of the zero-padded
+    image xp (C, H+2, W+2) at (y, x): the first layer as one GEMM."""
+    n_ch, hp, wp = xp.shape
+    width = wp - 2
+    for y in range(hp - 2):
+        for x in range(width):
+            row = cols[y * width + x]
             for c in range(n_ch):
                 for i in range(3):
-                    yy = y + i - 1
+                    src = xp[c, y + i, x:]
                     for j in range(3):
-                        xs = xx + j - 1
-                        inside = 0 <= yy < height and 0 <= xs < width
-                        row[c * 9 + i * 3 + j] = x[c, yy, xs] if inside else 0.0
+                        row[c * 9 + i * 3 + j] = src[j]
 
 
 @serial_kernel
@@ -132,14 +131,14 @@ def wino_input(V, xs, R, n_ch):
     xs (2, Hp, (Wp/2)*C) holds the zero-padded channels-last input split by column parity:
     padded column w is xs[w % 2, :, (w//2)*C:]. A tile's columns 2tx..2tx+3 are then
     even[tx], odd[tx], even[tx+1], odd[tx+1], all at tx*C + c or C past it, so a row of
-    tiles is one flat loop over tx*C + c with two or three streams (R (4, 2, Wp/2*C) holds
-    the row combinations): long loops LLVM vectorises without per-tile alias checks."""
+    tiles is two flat loops over tx*C + c: the row combinations B^T d into R (4, 2,
+    Wp/2*C), per column parity, then (B^T d) B, per row of B^T d."""
     hp = xs.shape[1]
     n = xs.shape[2]
     m = n - n_ch  # tw * C
     tiles_h = (hp - 2) // 2
     for ty in range(tiles_h):
-        for p in range(2):
+        for p in range(2):  # rows: 0-2, 1+2, 2-1, 1-3
             x0 = xs[p, 2 * ty]
             x1 = xs[p, 2 * ty + 1]
             x2 = xs[p, 2 * ty + 2]
@@ -149,15 +148,14 @@ def wino_input(V, xs, R, n_ch):
             rc = R[2, p]
             rd = R[3, p]
             for u in range(n):
-                ra[u] = x0[u] - x2[u]
-            for u in range(n):
-                rb[u] = x1[u] + x2[u]
-            for u in range(n):
-                rc[u] = x2[u] - x1[u]
-            for u in range(n):
-                rd[u] = x1[u] - x3[u]
+                a = x1[u]
+                b = x2[u]
+                ra[u] = x0[u] - b
+                rb[u] = a + b
+                rc[u] = b - a
+                rd[u] = a - x3[u]
         lo = ty * m
-        for g in range(4):
+        for g in range(4):  # columns: 0-2, 1+2, 2-1, 1-3 = even, odd, even+C, odd+C
             ev = R[g, 0]
             od = R[g, 1]
             ev1 = ev[n_ch:]
@@ -167,150 +165,109 @@ def wino_input(V, xs, R, n_ch):
             v2 = V[4 * g + 2, lo:lo + m]
             v3 = V[4 * g + 3, lo:lo + m]
             for u in range(m):
-                v0[u] = ev[u] - ev1[u]
-            for u in range(m):
-                v1[u] = od[u] + ev1[u]
-            for u in range(m):
-                v2[u] = ev1[u] - od[u]
-            for u in range(m):
-                v3[u] = od[u] - od1[u]
+                a = od[u]
+                b = ev1[u]
+                v0[u] = ev[u] - b
+                v1[u] = a + b
+                v2[u] = b - a
+                v3[u] = a - od1[u]
 
 
 @serial_kernel
-def _capture_tiles(cap, Y, ty, tiles_w, n_f):
-    """cap (F, H, W)[:, 2ty:2ty+2, :] = the output tile rows Y[8..11] (tw*F each), one
-    output row of one filter at a time (its stores share cache lines)."""
-    for f in range(n_f):
-        top = cap[f, 2 * ty]
-        bot = cap[f, 2 * ty + 1]
-        for tx in range(tiles_w):
-            u = tx * n_f + f
-            top[2 * tx] = Y[8, u]
-            top[2 * tx + 1] = Y[9, u]
-            bot[2 * tx] = Y[10, u]
-            bot[2 * tx + 1] = Y[11, u]
-
-
-@serial_kernel
-def wino_output(dst, M, b, bt, Y, n_f, tiles_w, relu, pool, cap_conv, cap_pool, capture):
+def wino_output(dst, M, b, bt, Y, n_f, tiles_w, relu, pool):
     """The 2x2 output tiles from M (16, T*F): y = A^T m A + b, A^T = [[1,1,1,0],
     [0,1,-1,-1]], then ReLU, then with ``pool`` the 2x2 max (the tile is the window).
     Written into dst, the next stage's split buffer (see ``wino_input``) at offset 1:
     output (r, x) to dst[(x+1) % 2, r+1, ((x+1)//2)*F:]. One row of tiles at a time, as
-    flat loops over tx*F + f; bt (tw*F) and Y (12, tw*F) are scratch.
-    ``capture``: the convolution and pool outputs also go to cap_* (F, H, W)."""
+    flat loops over tx*F + f; bt (tw*F) and Y (8, tw*F) are scratch."""
     m = tiles_w * n_f
     tiles_h = M.shape[1] // m
     for tx in range(tiles_w):  # the bias, tiled along a row of tiles
         for f in range(n_f):
             bt[tx * n_f + f] = b[f]
-    s0, s1, s2, s3 = Y[0], Y[1], Y[2], Y[3]
-    d0, d1, d2, d3 = Y[4], Y[5], Y[6], Y[7]
-    y00, y01, y10, y11 = Y[8], Y[9], Y[10], Y[11]
     for ty in range(tiles_h):
         lo = ty * m
-        m0, m1, m2, m3 = M[0, lo:lo + m], M[1, lo:lo + m], M[2, lo:lo + m], M[3, lo:lo + m]
-        m4, m5, m6, m7 = M[4, lo:lo + m], M[5, lo:lo + m], M[6, lo:lo + m], M[7, lo:lo + m]
-        m8, m9, m10, m11 = (M[8, lo:lo + m], M[9, lo:lo + m], M[10, lo:lo + m],
-                            M[11, lo:lo + m])
-        m12, m13, m14, m15 = (M[12, lo:lo + m], M[13, lo:lo + m], M[14, lo:lo + m],
-                              M[15, lo:lo + m])
-        for u in range(m):
-            s0[u] = m0[u] + m4[u] + m8[u]
-        for u in range(m):
-            s1[u] = m1[u] + m5[u] + m9[u]
-        for u in range(m):
-            s2[u] = m2[u] + m6[u] + m10[u]
-        for u in range(m):
-            s3[u] = m3[u] + m7[u] + m11[u]
-        for u in range(m):
-            d0[u] = m4[u] - m8[u] - m12[u]
-        for u in range(m):
-            d1[u] = m5[u] - m9[u] - m13[u]
-        for u in range(m):
-            d2[u] = m6[u] - m10[u] - m14[u]
-        for u in range(m):
-            d3[u] = m7[u] - m11[u] - m15[u]
-        for u in range(m):
-            y00[u] = s0[u] + s1[u] + s2[u] + bt[u]
-        for u in range(m):
-            y01[u] = s1[u] - s2[u] - s3[u] + bt[u]
-        for u in range(m):
-            y10[u] = d0[u] + d1[u] + d2[u] + bt[u]
-        for u in range(m):
-            y11[u] = d1[u] - d2[u] - d3[u] + bt[u]
-        if capture:
-            _capture_tiles(cap_conv, Y, ty, tiles_w, n_f)
-        if relu:
-            for k in range(8, 12):
-                yk = Y[k]
-                for u in range(m):
-                    v = yk[u]
-                    yk[u] = 0.0 if v <= 0.0 else v
+        hi = lo + m
+        for j in range(4):  # A^T m: Y[j] = m_j + m_4+j + m_8+j, Y[4+j] = m_4+j - m_8+j - m_12+j
+            m0 = M[j, lo:hi]
+            m1 = M[4 + j, lo:hi]
+            m2 = M[8 + j, lo:hi]
+            m3 = M[12 + j, lo:hi]
+            top = Y[j]
+            bot = Y[4 + j]
+            for u in range(m):
+                a = m1[u]
+                c = m2[u]
+                top[u] = m0[u] + a + c
+                bot[u] = a - c - m3[u]
+        for r in range(2):  # (A^T m) A + b, then ReLU: columns 0+1+2 and 1-2-3
+            t0 = Y[4 * r]
+            t1 = Y[4 * r + 1]
+            t2 = Y[4 * r + 2]
+            t3 = Y[4 * r + 3]
+            for u in range(m):
+                a = t1[u]
+                c = t2[u]
+                bias = bt[u]
+                y0 = t0[u] + a + c + bias
+                y1 = a - c - t3[u] + bias
+                if relu:
+                    y0 = 0.0 if y0 <= 0.0 else y0
+                    y1 = 0.0 if y1 <= 0.0 else y1
+                t0[u] = y0  # Y[4r] and Y[4r+1] now hold output row 2ty+r
+                t1[u] = y1
         if pool:
-            pm = Y[0]  # s0 is free again
+            y00 = Y[0]
+            y01 = Y[1]
+            y10 = Y[4]
+            y11 = Y[5]
+            pm = Y[2]
             for u in range(m):
                 a = y00[u]
-                b = y01[u]
-                pm[u] = a if a > b else b
-            for u in range(m):
-                a = y10[u]
-                b = y11[u]
-                c = a if a > b else b
-                d = pm[u]
-                pm[u] = d if d > c else c
+                c = y01[u]
+                a = a if a > c else c
+                c = y10[u]
+                a = a if a > c else c
+                c = y11[u]
+                pm[u] = a if a > c else c
             for tx in range(tiles_w):  # pooled (ty, tx) to padded column tx+1
                 w = tx + 1
                 o = dst[w % 2, ty + 1, (w // 2) * n_f:]
                 src = pm[tx * n_f:]
                 for f in range(n_f):
                     o[f] = src[f]
-            if capture:
-                for f in range(n_f):
-                    for tx in range(tiles_w):
-                        cap_pool[f, ty, tx] = pm[tx * n_f + f]
         else:  # column 2tx -> padded 2tx+1 (odd, tx); 2tx+1 -> padded 2tx+2 (even, tx+1)
             for r in range(2):
                 od = dst[1, 2 * ty + 1 + r]
                 ev = dst[0, 2 * ty + 1 + r, n_f:]
-                ya = Y[8 + 2 * r]
-                yb = Y[9 + 2 * r]
+                ya = Y[4 * r]
+                yb = Y[4 * r + 1]
                 for u in range(m):
                     od[u] = ya[u]
-                for u in range(m):
                     ev[u] = yb[u]
 
 
 @serial_kernel
-def to_flat_nchw(flat, xs, height, width, n_ch):
-    """flat (C*H*W,) = the split buffer xs (see ``wino_input``) in NCHW order (Flatten's)."""
+def split_to_nchw(out, xs):
+    """out (C, H, W) = the split buffer xs (see ``wino_input``) in NCHW order: Flatten's
+    order, and the per-layer outputs ``activations`` returns."""
+    n_ch, height, width = out.shape
     for y in range(height):
         for x in range(width):
             w = x + 1
             src = xs[w % 2, y + 1, (w // 2) * n_ch:]
             for c in range(n_ch):
-                flat[(c * height + y) * width + x] = src[c]
+                out[c, y, x] = src[c]
 
 
 @serial_kernel
-def dense(out, x, W, b, relu):
-    """out (M,) = x (K,) @ W (K, M) + b, then ReLU if asked; vectorised over M, four rows
-    of W per pass over ``out``."""
-    k_in, m = W.shape
-    for j in range(m):
-        out[j] = b[j]
-    k4 = k_in - k_in % 4
-    for k in range(0, k4, 4):
-        x0, x1, x2, x3 = x[k], x[k + 1], x[k + 2], x[k + 3]
-        w0, w1, w2, w3 = W[k], W[k + 1], W[k + 2], W[k + 3]
-        for j in range(m):
-            out[j] += x0 * w0[j] + x1 * w1[j] + x2 * w2[j] + x3 * w3[j]
-    for k in range(k4, k_in):
-        xk = x[k]
-        wk = W[k]
-        for j in range(m):
-            out[j] += xk * wk[j]
-    if relu:
-        for j in range(m):
-            v = out[j]
-            out[j] = 0.0 if v <= 0.0 else v
+def nchw_to_split(xs, a):
+    """The split buffer xs (see ``wino_input``) = the NCHW activation a (C, H, W): the next
+    stage's input when ``activations`` ran a layer's ReLU and pool on NCHW captures."""
+    n_ch, height, width = a.shape
+    for y in range(height):
+        for x in range(width):
+            w = x + 1
+            o = xs[w % 2, y + 1, (w // 2) * n_ch:]
+            for c in range(n_ch):
+                o[c] = a[c, y, x]
