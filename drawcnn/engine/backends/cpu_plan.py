@@ -211,28 +211,26 @@ class SingleImagePlan:
                 P.wino_input(V, src, bufs[("R", k)], conv.c)
                 # 16 GEMMs M[e] (T, F) = V[e] (T, C) @ U[e] (C, F), one call
                 np.matmul(V.reshape(16, -1, conv.c), filt, out=M.reshape(16, -1, conv.f))
-                if not capture:  # bias, ReLU and pool fused, straight into the next input
-                    P.wino_output(dst, M, b, bufs[("bt", k)], bufs[("Y", k)], conv.f,
-                                  conv.tiles[1], relu, conv.pool is not None)
-                else:  # the convolution alone, then ReLU and pool on the NCHW captures
-                    full = self._split_buffer(conv.h, conv.w, conv.f)
+                # bias, ReLU and pool fused, straight into the next stage's input
+                P.wino_output(dst, M, b, bufs[("bt", k)], bufs[("Y", k)], conv.f,
+                              conv.tiles[1], relu, conv.pool is not None)
+                if capture:  # and the convolution alone, for its capture
+                    full = bufs.get(("full", k))
+                    if full is None:  # made on the first activations call, kept
+                        full = bufs[("full", k)] = self._split_buffer(conv.h, conv.w, conv.f)
                     P.wino_output(full, M, b, bufs[("bt", k)], bufs[("Y", k)], conv.f,
                                   conv.tiles[1], False, False)
                     P.split_to_nchw(cap_c, full)
             if capture:
                 acts.append((conv.name, cap_c[None]))
-                cur = cap_c
                 if relu:
-                    cur = np.empty_like(cap_c)
-                    K.relu_forward_serial(cur.reshape(-1), cap_c.reshape(-1))
-                    acts.append((conv.relu, cur[None]))
+                    cap_r = np.empty_like(cap_c)
+                    K.relu_forward_serial(cap_r.reshape(-1), cap_c.reshape(-1))
+                    acts.append((conv.relu, cap_r[None]))
                 if conv.pool:
-                    pooled = np.empty((1, conv.f, *conv.out_hw), np.float32)
-                    K.maxpool_forward_eval_serial(pooled, cur[None], 2, 2)
-                    cur = pooled[0]
-                    acts.append((conv.pool, pooled))
-                if not conv.direct:
-                    P.nchw_to_split(dst, cur)
+                    cap_p = np.empty((conv.f, *conv.out_hw), np.float32)
+                    P.split_to_nchw(cap_p, dst)
+                    acts.append((conv.pool, cap_p[None]))
             src = dst
             lap("+".join(n for n in (conv.name, conv.relu, conv.pool) if n))
         last = self.convs[-1]

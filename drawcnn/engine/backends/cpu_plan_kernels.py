@@ -19,9 +19,10 @@ on the deep net's conv2).
 
 The first layer (one input channel) is im2col (``im2col_taps``) + one GEMM, with bias and
 ReLU on the way into the split buffer (``rows_out``). Buffers keep their zero border from
-creation on: nothing writes there, so padding costs nothing per call. ``capture``
-arguments write the NCHW outputs ``Network.activations`` returns (the GUI's feature maps);
-predict passes capture=False. Serial, nogil, cached, like every CPU kernel.
+creation on: nothing writes there, so padding costs nothing per call. For
+``Network.activations`` (the GUI's feature maps) cpu_plan.py also runs the output
+transform unfused and reads the NCHW outputs back with ``split_to_nchw``, so the kernels
+predict runs carry no capture code. Serial, nogil, cached, like every CPU kernel.
 """
 
 from __future__ import annotations
@@ -258,16 +259,3 @@ def split_to_nchw(out, xs):
             src = xs[w % 2, y + 1, (w // 2) * n_ch:]
             for c in range(n_ch):
                 out[c, y, x] = src[c]
-
-
-@serial_kernel
-def nchw_to_split(xs, a):
-    """The split buffer xs (see ``wino_input``) = the NCHW activation a (C, H, W): the next
-    stage's input when ``activations`` ran a layer's ReLU and pool on NCHW captures."""
-    n_ch, height, width = a.shape
-    for y in range(height):
-        for x in range(width):
-            w = x + 1
-            o = xs[w % 2, y + 1, (w // 2) * n_ch:]
-            for c in range(n_ch):
-                o[c] = a[c, y, x]
