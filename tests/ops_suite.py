@@ -37,6 +37,7 @@ __all__ = [
 CONV_SMALL = [(2, 3, 7, 6, 4, 3, 1, 0), (2, 2, 7, 5, 3, 3, 2, 1), (1, 1, 5, 5, 5, 2, 2, 0)]
 CONV_BIG = [(1, 1, 28, 28, 6, 5, 1, 2), (5, 2, 11, 10, 3, 3, 2, 1), (4, 3, 9, 9, 5, 5, 2, 0),
             (3, 4, 6, 5, 2, 1, 1, 0), (6, 2, 13, 8, 3, 4, 3, 2),
+            (3, 2, 9, 11, 5, 3, 1, 1),  # few filters: the CPU's grid layout, with gaps
             (16, 3, 28, 28, 8, 3, 1, 1)]  # the last one splits over the worker threads
 # ((N, C, H, W), size, stride): floor division, overlapping windows, stride 1
 POOL_SMALL = [((2, 2, 5, 7), 2, 2), ((2, 2, 7, 6), 3, 2)]
@@ -127,6 +128,8 @@ def test_conv2d(be, oracle, rng, conv_case):
     want, ocache = oracle.conv2d_forward(x, W, b, stride, pad)
     assert want.shape == (n, f, conv_out_size(h, k, stride, pad), conv_out_size(w, k, stride, pad))
     check(be, out, want, rtol=1e-4, atol=1e-4)
+    fused, _ = be.conv2d_forward(be.asarray(x), Wd, be.asarray(b), stride, pad, relu=True)
+    check(be, fused, oracle.relu_forward(want), rtol=1e-4, atol=1e-4)  # conv + ReLU in one
     dout = f32(rng, *want.shape)
     dx, dW, db = be.conv2d_backward(be.asarray(dout), cache, Wd, stride, pad)
     odx, odW, odb = oracle.conv2d_backward(dout, ocache, W, stride, pad)
@@ -138,6 +141,13 @@ def test_conv2d(be, oracle, rng, conv_case):
     assert none_dx is None
     check(be, dW2, odW, rtol=1e-4, atol=1e-3)
     check(be, db2, odb, rtol=1e-4, atol=1e-4)
+    # conv + ReLU fused backward: dout is the gradient of relu(conv), masked inside
+    fdx, fdW, fdb = be.conv2d_backward(be.asarray(dout), cache, Wd, stride, pad,
+                                       relu_out=fused)
+    want_fused = oracle.conv2d_backward(oracle.relu_backward(dout, oracle.relu_forward(want)),
+                                        ocache, W, stride, pad)
+    for got, ref in zip((fdx, fdW, fdb), want_fused):
+        check(be, got, ref, rtol=1e-4, atol=1e-3)
 
 
 def test_relu(be, oracle, rng, act_shape):

@@ -92,8 +92,10 @@ def test_softmax_cross_entropy_gradient(backend):
     np.testing.assert_allclose([d[i] for i in idx], num, rtol=1e-5, atol=1e-7)
 
 
-def test_whole_network_gradient_float64():
-    """Gradients of a small conv net end to end (all layer types chained) in float64."""
+@pytest.mark.parametrize("backend", ["reference", "cpu"])
+def test_whole_network_gradient_float64(backend):
+    """Gradients of a small conv net end to end (all layer types chained) in float64; on the
+    CPU this runs the fused conv + ReLU forward and the 2x2 max-pool kernels."""
     from drawcnn.engine.models import Architecture, init_params
     from drawcnn.engine.network import Network
 
@@ -101,7 +103,7 @@ def test_whole_network_gradient_float64():
                                  models.Conv(4, 3, stride=2), models.ReLU(), models.AvgPool(1),
                                  models.Flatten(), models.Dense(6), models.ReLU(),
                                  models.Dense(3)), input_shape=(2, 9, 9), num_classes=3)
-    net = Network(arch, init_params(arch, 1), "reference")
+    net = Network(arch, init_params(arch, 1), backend)
     rng = np.random.default_rng(0)
     for k in net.params:  # float64 check path; random biases keep units off the ReLU kink
         net.params[k] = net.params[k].astype(np.float64) + 0.3 * rng.standard_normal(

@@ -90,3 +90,26 @@ def test_architecture_round_trips_through_dict():
     bad["layers"][0]["kernel"] = 40
     with pytest.raises(ArchitectureError, match="does not fit"):
         Architecture.from_dict(bad)
+
+
+@pytest.mark.parametrize("arch", ["lenet", "deep"])
+def test_fused_and_chunked_forward_match_layer_by_layer(arch):
+    """Network.forward fuses each conv with its ReLU and predict runs big batches in slices
+    (the CPU's infer_chunk): both give what the layers give one at a time, and a training
+    step's gradients match the NumPy reference backend's."""
+    net = build_network(arch, seed=0, backend="cpu")
+    rng = np.random.default_rng(1)
+    n = net.backend.infer_chunk + 7  # more than one slice
+    x = rng.random((n, 1, 28, 28), dtype=np.float32)
+    out = x
+    for layer in net.layers:
+        out = layer.forward(out, False)
+    np.testing.assert_allclose(net.forward(x), out, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(net.predict(x), net.backend.softmax(out), rtol=1e-5, atol=1e-6)
+    ref = build_network(arch, seed=0, backend="reference")
+    y = rng.integers(0, 10, 8)
+    loss, grads = net.gradients(x[:8], y)
+    rloss, rgrads = ref.gradients(x[:8], y)
+    assert loss == pytest.approx(rloss, rel=1e-5)
+    for key, g in rgrads.items():
+        np.testing.assert_allclose(grads[key], g, rtol=1e-3, atol=1e-5, err_msg=key)

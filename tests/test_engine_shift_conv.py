@@ -44,6 +44,8 @@ def _check(case, dtype, stride=1, tol=1e-4):
     ref, rcache = REF.conv2d_forward(x, W, b, stride, pad)
     assert out.shape == ref.shape and out.dtype == dtype
     np.testing.assert_allclose(out, ref, rtol=tol, atol=tol * 10)
+    fused, _ = CPU.conv2d_forward(x, W, b, stride, pad, relu=True)  # conv + ReLU in one call
+    np.testing.assert_allclose(fused, np.maximum(ref, 0), rtol=tol, atol=tol * 10)
     dout = rand(rng, *out.shape, dtype=dtype)
     dx, dW, db = CPU.conv2d_backward(dout, cache, W, stride, pad)
     rdx, rdW, rdb = REF.conv2d_backward(dout, rcache, W, stride, pad)
@@ -51,6 +53,10 @@ def _check(case, dtype, stride=1, tol=1e-4):
     np.testing.assert_allclose(dx, rdx, rtol=tol, atol=tol * 10)
     np.testing.assert_allclose(dW, rdW, rtol=tol, atol=tol * 100)
     np.testing.assert_allclose(db, rdb, rtol=tol, atol=tol * 100)
+    masked = REF.conv2d_backward(dout * (fused > 0), rcache, W, stride, pad)
+    for got, want in zip(CPU.conv2d_backward(dout, cache, W, stride, pad, relu_out=fused),
+                         masked):  # conv + ReLU fused backward
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol * 100)
     none_dx, dW2, db2 = CPU.conv2d_backward(dout, cache, W, stride, pad, need_dx=False)
     assert none_dx is None
     np.testing.assert_allclose(dW2, dW, rtol=1e-6, atol=1e-6)

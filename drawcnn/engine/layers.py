@@ -40,16 +40,20 @@ class Conv2D(Layer):
     kind = "Conv2D"
     param_keys = ("W", "b")
 
-    def forward(self, x, train=False):
+    def forward(self, x, train=False, relu=False):
+        """With ``relu`` the output is relu(conv(x)): the ReLU layer that follows fused in
+        (``Network.forward``; that layer then only ``adopt``s the output)."""
         out, cache = self.backend.conv2d_forward(x, self._p("W"), self._p("b"),
-                                                 self.spec.stride, self.spec.pad)
+                                                 self.spec.stride, self.spec.pad, relu)
         if train:
             self._cache = cache
         return out
 
-    def backward(self, dout):
+    def backward(self, dout, relu_out=None):
+        """With ``relu_out`` (the fused output), ``dout`` is the gradient of relu(conv(x))."""
         dx, dW, db = self.backend.conv2d_backward(dout, self._cache, self._p("W"),
-                                                  self.spec.stride, self.spec.pad, self.need_dx)
+                                                  self.spec.stride, self.spec.pad, self.need_dx,
+                                                  relu_out)
         self.grads[f"{self.name}.W"] = dW
         self.grads[f"{self.name}.b"] = db
         self._cache = None
@@ -65,10 +69,23 @@ class ReLULayer(Layer):
             self._cache = out
         return out
 
+    def adopt(self, out, train=False):
+        """Take ``out`` = relu(x), computed by the layer before (fused), as this layer's
+        output: backward then runs as if forward had computed it."""
+        if train:
+            self._cache = out
+        return out
+
     def backward(self, dout):
         dx = self.backend.relu_backward(dout, self._cache)
         self._cache = None
         return dx
+
+    def release(self):
+        """Hand the kept output to the fused convolution's backward (which applies this
+        layer's backward itself) and forget it."""
+        out, self._cache = self._cache, None
+        return out
 
 
 class _Pool(Layer):

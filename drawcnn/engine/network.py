@@ -15,7 +15,7 @@ import numpy as np
 
 from .backends import resolve_backend
 from .backends.base import Backend
-from .layers import DropoutLayer, Layer, make_layer
+from .layers import Conv2D, DropoutLayer, Layer, ReLULayer, make_layer
 from .models import Architecture, init_params
 from .presets import get_architecture
 
@@ -74,6 +74,9 @@ class Network:
         ]
         if self.layers:
             self.layers[0].need_dx = False
+        # indices of convolutions whose ReLU (the next layer) runs fused with them
+        self._fused = {i for i, (a, b) in enumerate(zip(self.layers, self.layers[1:]))
+                       if isinstance(a, Conv2D) and isinstance(b, ReLULayer)}
         self._backprop_lock = threading.Lock()
         self._plan = None  # the backend's fused one-image forward, built on first use
         self._plan_built = False
@@ -142,18 +145,39 @@ class Network:
         return self._plan
 
     def forward(self, x, train: bool = False):
-        """Logits (on the backend) for a prepared batch."""
+        """Logits (on the backend) for a prepared batch. A convolution followed by a ReLU
+        runs as one backend call (the ReLU applied as the output is written, not in a
+        second pass over it); the ReLU layer keeps that output, and ``gradients`` runs
+        the pair's backward as one call too."""
         out = x
-        for layer in self.layers:
-            out = layer.forward(out, train)
+        layers = self.layers
+        i = 0
+        while i < len(layers):
+            if i in self._fused:
+                out = layers[i + 1].adopt(layers[i].forward(out, train, relu=True), train)
+                i += 2
+            else:
+                out = layers[i].forward(out, train)
+                i += 1
         return out
 
     def predict(self, x) -> np.ndarray:
-        """(N,C,H,W) in [0,1] -> (N,classes) probabilities on the host; rows sum to 1."""
+        """(N,C,H,W) in [0,1] -> (N,classes) probabilities on the host; rows sum to 1.
+
+        One image runs the backend's fused single-image plan where it has one. A batch
+        larger than the backend's ``infer_chunk`` runs in near-equal slices of at most
+        that size (no short tail: BLAS takes another code path for a small product, and
+        an image there would come out an ulp off the same image elsewhere)."""
         xb = self._prepare(x)
         plan = self._single_image_plan(xb)
-        logits = plan.run(self.params, xb[0]) if plan is not None else self.forward(xb)
-        return np.asarray(self.backend.to_host(self.backend.softmax(logits)))
+        if plan is not None:
+            logits = plan.run(self.params, xb[0])
+            return np.asarray(self.backend.to_host(self.backend.softmax(logits)))
+        n = len(xb)
+        k = -(-n // (self.backend.infer_chunk or n))
+        parts = [np.asarray(self.backend.to_host(self.backend.softmax(
+            self.forward(xb[i * n // k:(i + 1) * n // k])))) for i in range(k)]
+        return parts[0] if k == 1 else np.concatenate(parts)
 
     def activations(self, x) -> list[tuple[str, np.ndarray]]:
         """[(layer_name, output), ...] for every layer in order, then ("softmax", probs)."""
@@ -274,8 +298,14 @@ class Network:
         logits = self.forward(xb, train=True)
         self.last_logits = logits  # read by fit() for the running training accuracy
         loss, dout = self.backend.softmax_cross_entropy(logits, labels)
-        for layer in reversed(self.layers):
-            dout = layer.backward(dout)
+        i = len(self.layers) - 1
+        while i >= 0:
+            if i - 1 in self._fused:  # this ReLU's backward runs inside its convolution's
+                dout = self.layers[i - 1].backward(dout, self.layers[i].release())
+                i -= 2
+            else:
+                dout = self.layers[i].backward(dout)
+                i -= 1
         return loss, self.grads
 
     def train_step(self, x, y, optimizer) -> float:

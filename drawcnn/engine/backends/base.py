@@ -31,13 +31,20 @@ class Backend(Protocol):
     def to_host(self, x) -> Any:
         """A host NumPy array with the values of ``x`` (own host arrays may be returned as is)."""
 
-    # -- convolution: x (N,C,H,W), W (F,C,k,k), b (F,) -> (N,F,OH,OW)
-    def conv2d_forward(self, x, W, b, stride: int, pad: int) -> tuple[Any, Any]:
-        """(out, cache)."""
+    #: ``Network.predict`` runs a batch larger than this as slices of this many images
+    #: (None: whole), so each layer's output stays in cache (the CPU backend sets it).
+    infer_chunk: int | None
 
-    def conv2d_backward(self, dout, cache, W, stride: int, pad: int,
-                        need_dx: bool = True) -> tuple[Any, Any, Any]:
-        """(dx or None, dW, db)."""
+    # -- convolution: x (N,C,H,W), W (F,C,k,k), b (F,) -> (N,F,OH,OW)
+    def conv2d_forward(self, x, W, b, stride: int, pad: int,
+                       relu: bool = False) -> tuple[Any, Any]:
+        """(out, cache); ``relu=True`` returns relu(out), the ReLU layer that follows fused
+        in (the cache, and so backward, is the same either way)."""
+
+    def conv2d_backward(self, dout, cache, W, stride: int, pad: int, need_dx: bool = True,
+                        relu_out=None) -> tuple[Any, Any, Any]:
+        """(dx or None, dW, db). With ``relu_out`` (the output of a fused conv + ReLU
+        forward) ``dout`` is the gradient of relu(conv): the ReLU's backward fused in."""
 
     # -- activations (any shape)
     def relu_forward(self, x) -> Any: ...

@@ -6,7 +6,10 @@ layers): forward, dx and dW by Winograd F(2x2, 3x3) for 3x3 kernels (cpu_winogra
 the input, no column matrix (cpu_shift_conv.py). Otherwise im2col + GEMM: a chunk of
 images becomes one column matrix (C*k*k, images*positions), so forward and both backward
 products are one large GEMM per chunk; chunks are cache-sized and backward rebuilds the
-columns instead of storing them. All split the batch over WORKERS threads; scratch buffers
+columns instead of storing them (few filters: the grid layout, cpu_im2col_s1.py). The bias
+and a fused ReLU are applied as the GEMM result is unpacked, and the ReLU's backward as
+dY is packed (Network.forward pairs each conv with its ReLU). All split the batch over
+WORKERS threads; scratch buffers
 are per-thread workspaces. Other ops touching fewer than PAR_WORK elements run their serial
 twins (waking threads costs more than that much work); bigger ones run the serial twin on
 slices over the same threads (cpu_threads.py).
@@ -21,6 +24,7 @@ from . import cpu_conv_kernels as C
 from . import cpu_im2col_s1 as I
 from . import cpu_kernels as K
 from . import cpu_plan
+from . import cpu_pool2 as P2
 from . import cpu_shift_conv as S
 from . import cpu_winograd as WG
 from .cpu_threads import PAR_WORK, SERIAL_PARAM_SIZE, WORKERS, in_parts, run_op
@@ -30,28 +34,47 @@ def _padded_plane(x, pad):
     return S.workspace("plane", (x.shape[2] + 2 * pad, x.shape[3] + 2 * pad), x.dtype)
 
 
-def _im2col(cols, x, kh, kw, stride, pad) -> None:
-    """Column matrix of a slice of images: the branch-free stride-1 kernel, or the general."""
+def _im2col(cols, x, kh, kw, stride, pad, grid_span) -> None:
+    """Column matrix of a slice of images: the grid layout (grid_span > 0), the
+    branch-free stride-1 kernel, or the general one."""
     if stride == 1:
         n, c, h, w = x.shape
         xp = S.workspace("padded", (n, c, h + 2 * pad, w + 2 * pad), x.dtype)
         I.pad_images(xp, x, pad)
-        I.im2col_s1(cols, xp, kh, kw)
+        if grid_span:
+            I.im2col_grid(cols, xp, kh, kw, grid_span)
+        else:
+            I.im2col_s1(cols, xp, kh, kw)
     else:
         C.im2col_rows(cols, x, kh, kw, stride, pad)
 
 
-def _col2im(dx, dcols, kh, kw, stride, pad) -> None:
-    if stride == 1:
+def _col2im(dx, dcols, kh, kw, stride, pad, grid_span) -> None:
+    if grid_span:
+        I.col2im_grid(dx, dcols, kh, kw, pad, _padded_plane(dx, pad), grid_span)
+    elif stride == 1:
         I.col2im_s1(dx, dcols, kh, kw, pad, _padded_plane(dx, pad))
     else:
         C.col2im_rows(dx, dcols, kh, kw, stride, pad)
+
+
+def _even_chunks(lo, hi, step):
+    """(start, end) covering [lo, hi) in near-equal chunks of at most ``step`` images. Not
+    full chunks plus a short tail: OpenBLAS multiplies a small GEMM by another kernel (its
+    own summation order), so an image in a tail chunk came out 1 ulp off the same image
+    elsewhere in the batch (occlusion's blank patches then moved the probability)."""
+    k = -(-(hi - lo) // step)
+    return [(lo + i * (hi - lo) // k, lo + (i + 1) * (hi - lo) // k) for i in range(k)]
 
 
 class CpuBackend:
     """Numba kernels (serial, or split over the worker threads) and BLAS on host arrays."""
 
     name = "cpu"
+    # predict in slices of this many images: each layer's output stays in L2, and the
+    # allocator reuses its blocks (a whole batch of 256 page-faulted ~5 MB per call, 30%
+    # of LeNet's inference time, measured with getrusage)
+    infer_chunk = 64
 
     # -- arrays
     def asarray(self, x):
@@ -63,10 +86,26 @@ class CpuBackend:
     # -- convolution
     # Columns are built a few images at a time (CHUNK_BYTES) so they stay in cache while
     # the GEMM reads them; backward rebuilds them instead of keeping a 9x copy of the input.
-    CHUNK_BYTES = 2 << 20
+    # 512 KiB (was 2 MiB): the first layers of all three networks and LeNet's conv2 ran
+    # 10-25% faster forward and backward with the chunk's columns well inside the 1 MiB L2
+    CHUNK_BYTES = 512 << 10
 
     def _chunk(self, c, kh, kw, p):
         return max(1, self.CHUNK_BYTES // (c * kh * kw * p * 4))
+
+    # The grid layout (cpu_im2col_s1.py) for stride 1 with at most this many filters, when
+    # it computes under 25% more positions than the output has: LeNet's conv1 (6 filters,
+    # +14%); the 16-30 filters of LeNet's conv2 and simple's conv1 measured slower with it.
+    GRID_MAX_FILTERS = 8
+
+    def _layout(self, f, h, w, kw, stride, pad, oh, ow):
+        """(span, row stride) of one image in the GEMM's columns, and whether it is the
+        grid layout (span: columns per image; row stride: from one output row to the next)."""
+        wp = w + 2 * pad
+        span = (oh - 1) * wp + ow
+        if stride == 1 and f <= self.GRID_MAX_FILTERS and span * 4 <= oh * ow * 5:
+            return span, wp, True
+        return oh * ow, ow, False
 
     # Shifted GEMMs: chunks sized so the padded input and the output grid stay in L2.
     SHIFT_CHUNK_BYTES = 1 << 20
@@ -104,20 +143,21 @@ class CpuBackend:
         self._parallel_over_batch(n, out.size * c * 9, part)
         return out
 
-    def conv2d_forward(self, x, W, b, stride, pad):
+    def conv2d_forward(self, x, W, b, stride, pad, relu=False):
         if self._use_winograd(x, W, stride, pad):
             n, _, h, w = x.shape
             out = np.empty((n, W.shape[0], conv_out_size(h, 3, 1, pad),
                             conv_out_size(w, 3, 1, pad)), dtype=x.dtype)
-            return self._winograd(out, x, WG.transform_filters(W), b, pad), x
+            return self._relu_inplace(self._winograd(out, x, WG.transform_filters(W), b, pad),
+                                      relu), x
         if self._use_shift(x, W, stride):
-            return self._shift_forward(x, W, b, pad), x
+            return self._relu_inplace(self._shift_forward(x, W, b, pad), relu), x
         n, c, h, w = x.shape
         f, _, kh, kw = W.shape
         oh, ow = conv_out_size(h, kh, stride, pad), conv_out_size(w, kw, stride, pad)
-        p = oh * ow
+        p, rstride, grid = self._layout(f, h, w, kw, stride, pad, oh, ow)  # p: span
         ckk = c * kh * kw
-        out = np.empty((n, f, p), dtype=x.dtype)
+        out = np.empty((n, f, oh, ow), dtype=x.dtype)
         w2 = W.reshape(f, ckk)
         step = self._chunk(c, kh, kw, p)
 
@@ -125,16 +165,23 @@ class CpuBackend:
             m = min(step, hi - lo)
             cols = S.workspace("cols", (ckk * m * p,), x.dtype)
             y = S.workspace("y", (f * m * p,), x.dtype)
-            for s in range(lo, hi, step):
-                e = min(hi, s + step)
+            for s, e in _even_chunks(lo, hi, step):
                 cc = cols[: ckk * (e - s) * p].reshape(ckk, (e - s) * p)
                 yy = y[: f * (e - s) * p].reshape(f, (e - s) * p)
-                _im2col(cc, x[s:e], kh, kw, stride, pad)
+                _im2col(cc, x[s:e], kh, kw, stride, pad, p if grid else 0)
                 np.matmul(w2, cc, out=yy)  # one GEMM for the chunk: (F,CKK) @ (CKK, n*P)
-                C.rows_to_nchw_bias(out[s:e], yy, b)
+                # + bias (+ ReLU), to NCHW
+                C.rows_to_nchw_bias(out[s:e], yy, b, relu, p, rstride)
 
         self._parallel_over_batch(n, n * ckk * p, part)
-        return out.reshape(n, f, oh, ow), x
+        return out, x
+
+    def _relu_inplace(self, out, relu):
+        if relu:
+            flat = out.reshape(-1)
+            run_op(K.relu_forward, K.relu_forward_serial, out.size >= PAR_WORK, flat, flat,
+                   split=2)
+        return out
 
     def _shift_forward(self, x, W, b, pad):
         n, _, h, w = x.shape
@@ -207,18 +254,24 @@ class CpuBackend:
                                 np.zeros(c, dtype=dout.dtype), 2 - pad)
         return dx, dW, db
 
-    def conv2d_backward(self, dout, cache, W, stride, pad, need_dx=True):
+    def conv2d_backward(self, dout, cache, W, stride, pad, need_dx=True, relu_out=None):
         x = cache
+        if relu_out is not None and (self._use_winograd(x, W, stride, pad)
+                                     or self._use_shift(x, W, stride)):
+            dout = self.relu_backward(dout, relu_out)  # a pass of its own on these paths
+            relu_out = None
         if self._use_winograd(x, W, stride, pad):
             return self._winograd_backward(dout, x, W, pad, need_dx)
         if self._use_shift(x, W, stride):
             return self._shift_backward(dout, x, W, pad, need_dx)
-        n, c = x.shape[0], x.shape[1]
+        n, c, h, w = x.shape
         _, f, oh, ow = dout.shape
         kh, kw = W.shape[2], W.shape[3]
-        p = oh * ow
+        p, rstride, grid = self._layout(f, h, w, kw, stride, pad, oh, ow)  # p: span
         ckk = c * kh * kw
-        d3 = np.ascontiguousarray(dout).reshape(n, f, p)
+        d3 = np.ascontiguousarray(dout)
+        masked = relu_out is not None  # the ReLU's backward, applied as dout is rearranged
+        r3 = relu_out if masked else d3
         w2 = W.reshape(f, ckk)
         dx = np.empty(x.shape, dtype=dout.dtype) if need_dx else None
         step = self._chunk(c, kh, kw, p)
@@ -226,31 +279,31 @@ class CpuBackend:
 
         def part(lo, hi):
             m = min(step, hi - lo)
-            dW = np.zeros((f, ckk), dtype=dout.dtype)
-            db = np.empty(f, dtype=dout.dtype)
-            C.channel_sum(db, d3[lo:hi])
+            dWt = np.zeros((ckk, f), dtype=dout.dtype)  # dW transposed: see the GEMM below
+            db = np.zeros(f, dtype=np.float64)
             cols = S.workspace("cols", (ckk * m * p,), x.dtype)
             dy = S.workspace("y", (f * m * p,), x.dtype)
             dcols = S.workspace("dcols", (ckk * m * p,), x.dtype) if need_dx else None
-            for s in range(lo, hi, step):
-                e = min(hi, s + step)
+            for s, e in _even_chunks(lo, hi, step):
                 k = (e - s) * p
                 cc = cols[: ckk * k].reshape(ckk, k)
                 dd = dy[: f * k].reshape(f, k)
-                _im2col(cc, x[s:e], kh, kw, stride, pad)
-                C.nchw_to_rows(dd, d3[s:e])
-                dW += dd @ cc.T  # (F, n*P) @ (n*P, CKK): one GEMM per chunk
+                _im2col(cc, x[s:e], kh, kw, stride, pad, p if grid else 0)
+                C.nchw_to_rows(dd, db, d3[s:e], r3[s:e], masked, p, rstride)
+                # (CKK, n*P) @ (n*P, F): one GEMM per chunk; OpenBLAS ran this orientation
+                # 1.7x faster than dd @ cc.T for LeNet's shapes (F = 6, 16; CKK = 25, 150)
+                dWt += cc @ dd.T
                 if need_dx:
                     dc = dcols[: ckk * k].reshape(ckk, k)
                     np.matmul(w2.T, dd, out=dc)  # (CKK, F) @ (F, n*P)
-                    _col2im(dx[s:e], dc, kh, kw, stride, pad)
-            partial_dW[lo] = dW
+                    _col2im(dx[s:e], dc, kh, kw, stride, pad, p if grid else 0)
+            partial_dW[lo] = dWt
             partial_db[lo] = db
 
         self._parallel_over_batch(n, n * ckk * p, part)
-        dW = sum(partial_dW[k] for k in sorted(partial_dW))
-        db = sum(partial_db[k] for k in sorted(partial_db))
-        return dx, dW.reshape(W.shape), db
+        dWt = sum(partial_dW[k] for k in sorted(partial_dW))
+        db = sum(partial_db[k] for k in sorted(partial_db)).astype(dout.dtype)
+        return dx, np.ascontiguousarray(dWt.T).reshape(W.shape), db
 
     def _parallel_over_batch(self, n, work, part):
         """Run part(lo, hi) over slices of the batch on the worker threads (or inline)."""
@@ -279,6 +332,14 @@ class CpuBackend:
     def maxpool_forward(self, x, size, stride, need_argmax):
         out = self._pool_out(x, size, stride)
         parallel = x.size >= PAR_WORK
+        if size == stride == 2:  # the shipped networks' pools: unrolled, int8 winner codes
+            if not need_argmax:
+                run_op(P2.maxpool2_forward_eval, P2.maxpool2_forward_eval, parallel, out, x,
+                       split=2)
+                return out, None
+            code = np.empty(out.shape, dtype=np.int8)
+            run_op(P2.maxpool2_forward, P2.maxpool2_forward, parallel, out, code, x, split=3)
+            return out, (x.shape, code)
         if not need_argmax:  # inference: no argmax bookkeeping
             run_op(K.maxpool_forward_eval, K.maxpool_forward_eval_serial, parallel, out, x, size,
                  stride, split=2)
@@ -291,6 +352,10 @@ class CpuBackend:
     def maxpool_backward(self, dout, cache, size, stride):
         x_shape, argmax = cache
         dx = np.empty(x_shape, dtype=dout.dtype)
+        if argmax.dtype == np.int8:  # from the 2x2 kernel
+            run_op(P2.maxpool2_backward, P2.maxpool2_backward, dout.size * 4 >= PAR_WORK, dx,
+                   np.ascontiguousarray(dout), argmax, split=3)
+            return dx
         run_op(K.maxpool_backward, K.maxpool_backward_serial, dout.size * 4 >= PAR_WORK, dx,
              np.ascontiguousarray(dout), argmax, size, stride, split=3)
         return dx
@@ -346,11 +411,15 @@ class CpuBackend:
     # -- optimizers (in place, flat views of contiguous arrays)
     def adam_update(self, p, g, m, v, lr, beta1, beta2, eps, weight_decay, t):
         b1, b2 = 1.0 - beta1**t, 1.0 - beta2**t
+        s = p.dtype.type  # scalars in the parameters' precision: Python floats would make
+        # the kernel compute in float64 (1.6x slower for float32 parameters)
         run_op(K.adam_update, K.adam_update_serial, p.size >= SERIAL_PARAM_SIZE, p.reshape(-1),
              np.ascontiguousarray(g).reshape(-1), m.reshape(-1), v.reshape(-1),
-             lr, beta1, 1.0 - beta1, beta2, 1.0 - beta2, eps, weight_decay, b1, b2, split=4)
+             s(lr), s(beta1), s(1.0 - beta1), s(beta2), s(1.0 - beta2), s(eps),
+             s(weight_decay), s(b1), s(b2), split=4)
 
     def sgd_update(self, p, g, vel, lr, momentum, weight_decay):
+        s = p.dtype.type
         run_op(K.sgd_update, K.sgd_update_serial, p.size >= SERIAL_PARAM_SIZE, p.reshape(-1),
-             np.ascontiguousarray(g).reshape(-1), vel.reshape(-1), lr, momentum, weight_decay,
-             split=3)
+             np.ascontiguousarray(g).reshape(-1), vel.reshape(-1), s(lr), s(momentum),
+             s(weight_decay), split=3)

@@ -75,25 +75,59 @@ def col2im_rows(dx, dcols, kh, kw, stride, pad):
 
 
 @serial_kernel
-def rows_to_nchw_bias(out, y, b):
-    """out (N, F, P) = y (F, N*P) + b[f]: the GEMM result back to NCHW, bias fused."""
-    n_img, n_f, n_pos = out.shape
-    for nf in range(n_img * n_f):
-        n = nf // n_f
-        f = nf % n_f
-        bias = b[f]
-        for p in range(n_pos):
-            out[n, f, p] = y[f, n * n_pos + p] + bias
+def rows_to_nchw_bias(out, y, b, relu, span, rstride):
+    """out (N, F, OH, OW) = y (F, N*span) + b[f]: the GEMM result back to NCHW, bias
+    fused, and with ``relu`` the following ReLU too (as cpu_kernels.relu_forward: NaN stays
+    NaN). Image n's output row oh starts at column n*span + oh*rstride of y: rstride = OW
+    for im2col's dense columns, the padded width for the grid layout (cpu_im2col_s1.py)."""
+    n_img, n_f, out_h, out_w = out.shape
+    for n in range(n_img):
+        for f in range(n_f):
+            bias = b[f]
+            for oh in range(out_h):
+                start = n * span + oh * rstride
+                src = y[f, start:start + out_w]  # a slice: contiguous loads, not gathers
+                dst = out[n, f, oh]
+                if relu:
+                    for ow in range(out_w):
+                        v = src[ow] + bias
+                        dst[ow] = 0.0 if v <= 0.0 else v
+                else:
+                    for ow in range(out_w):
+                        dst[ow] = src[ow] + bias
 
 
 @serial_kernel
-def nchw_to_rows(y, d):
-    """y (F, N*P) = d (N, F, P) rearranged: the output gradient in GEMM layout."""
-    n_img, n_f, n_pos = d.shape
+def nchw_to_rows(y, db, d, r, masked, span, rstride):
+    """y (F, N*span) = d (N, F, OH, OW) in GEMM layout (the layout of rows_to_nchw_bias;
+    with rstride > OW the grid's columns between rows are zeroed); db (F,) += its sums
+    (the bias gradient, accumulated in db's precision). With ``masked``, d is the gradient
+    of a fused ReLU's output r (N, F, OH, OW): y takes d where r > 0, else 0 (the ReLU's
+    backward, as cpu_kernels.relu_backward)."""
+    n_img, n_f, out_h, out_w = d.shape
     for f in range(n_f):
+        acc = db[f]
         for n in range(n_img):
-            for p in range(n_pos):
-                y[f, n * n_pos + p] = d[n, f, p]
+            for oh in range(out_h):
+                start = n * span + oh * rstride
+                dst = y[f, start:start + out_w]
+                src = d[n, f, oh]
+                if masked:
+                    out = r[n, f, oh]
+                    for ow in range(out_w):
+                        v = src[ow] if out[ow] > 0.0 else 0.0
+                        dst[ow] = v
+                        acc += v
+                else:
+                    for ow in range(out_w):
+                        v = src[ow]
+                        dst[ow] = v
+                        acc += v
+                if oh < out_h - 1:
+                    gap = y[f, start + out_w:start + rstride]
+                    for q in range(rstride - out_w):
+                        gap[q] = 0.0
+        db[f] = acc
 
 
 @serial_kernel

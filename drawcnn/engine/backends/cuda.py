@@ -25,6 +25,7 @@ class CudaBackend:
     """numba.cuda kernels on device arrays (``DeviceNDArray``, or the simulator's fake)."""
 
     name = "cuda"
+    infer_chunk = None  # a GPU wants the whole batch
 
     def __init__(self, cuda_module, kernels, gemm_kernels, device_name: str):
         self._cuda = cuda_module
@@ -89,7 +90,7 @@ class CudaBackend:
         return out
 
     # -- convolution
-    def conv2d_forward(self, x, W, b, stride, pad):
+    def conv2d_forward(self, x, W, b, stride, pad, relu=False):
         x = self.asarray(x)
         n, c, h, w = x.shape
         f, _, kh, kw = W.shape
@@ -100,11 +101,14 @@ class CudaBackend:
         out = self._empty((n, f, oh * ow))
         # (1, F, CKK) @ (N, CKK, P) -> (N, F, P), + b[f]
         self._gemm(out, W.reshape(1, f, ckk), cols, bias=b, bias_mode=1)
-        return out.reshape(n, f, oh, ow), (x.shape, cols)
+        out = out.reshape(n, f, oh, ow)
+        return (self.relu_forward(out) if relu else out), (x.shape, cols)
 
-    def conv2d_backward(self, dout, cache, W, stride, pad, need_dx=True):
+    def conv2d_backward(self, dout, cache, W, stride, pad, need_dx=True, relu_out=None):
         x_shape, cols = cache
         dout = self.asarray(dout)
+        if relu_out is not None:
+            dout = self.relu_backward(dout, relu_out)
         n, f, oh, ow = dout.shape
         d3 = dout.reshape(n, f, oh * ow)
         ckk = cols.shape[1]

@@ -18,6 +18,7 @@ def _windows(x, kh, kw, stride):
 
 class ReferenceBackend:
     name = "reference"
+    infer_chunk = None
 
     def asarray(self, x):
         return np.ascontiguousarray(x)
@@ -25,13 +26,15 @@ class ReferenceBackend:
     def to_host(self, x):
         return x
 
-    def conv2d_forward(self, x, W, b, stride, pad):
+    def conv2d_forward(self, x, W, b, stride, pad, relu=False):
         xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
         win = _windows(xp, W.shape[2], W.shape[3], stride)
-        out = np.einsum("nchwij,fcij->nfhw", win, W) + b[None, :, None, None]
-        return out.astype(x.dtype), (x, xp.shape)
+        out = (np.einsum("nchwij,fcij->nfhw", win, W) + b[None, :, None, None]).astype(x.dtype)
+        return (self.relu_forward(out) if relu else out), (x, xp.shape)
 
-    def conv2d_backward(self, dout, cache, W, stride, pad, need_dx=True):
+    def conv2d_backward(self, dout, cache, W, stride, pad, need_dx=True, relu_out=None):
+        if relu_out is not None:
+            dout = self.relu_backward(dout, relu_out)
         x, padded_shape = cache
         kh, kw = W.shape[2], W.shape[3]
         xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
