@@ -139,7 +139,8 @@ def test_logit_strip_and_probability_values(qtbot, window):
     k = int(np.argmax(p))
     assert texts[k] == f"{p[k]:.0%}"
     assert all(t == "" for t, q in zip(texts, p, strict=True) if q < 0.001)
-    assert window.probabilities.plot.getAxis("bottom").labelText == "digit"
+    chart = window.probabilities.chart
+    assert (chart.x_label, chart.y_label) == ("digit", "probability")
 
 
 def test_edge_filter_tiles_are_captioned(window):
@@ -191,7 +192,7 @@ def test_training_plots_follow_the_theme(qtbot, window):
     title = curves.loss_plot.getPlotItem().titleLabel
     assert QColor(title.opts["color"]) == theme.plot_foreground(False)
     window.set_theme("dark")
-    assert window.probabilities.plot.backgroundBrush().color() == dark_bg
+    assert window.probabilities.chart.background == dark_bg
 
 
 def test_confusion_matrix_axes_are_titled(qtbot, window):

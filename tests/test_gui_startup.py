@@ -61,3 +61,29 @@ def test_staged_window_closed_while_loading_keeps_settings(qtbot, tmp_path):
     assert w.brush_slider.value() == 23  # the shell's settings apply before it is shown
     w.close()  # before the panels exist: nothing breaks, nothing is overwritten
     assert Settings(path).get("brush_size", 0, int) == 23
+
+
+def test_staged_window_predicts_before_the_other_panels_exist(qtbot, tmp_path, monkeypatch):
+    """A staged start goes live (network, prediction and preprocessing panels) first; the
+    rest (pyqtgraph, feature maps, explain docks, menus) comes once the network is warm and
+    then shows the drawing already there."""
+    from drawcnn.gui.main_window import MainWindow
+    from drawcnn.gui.panels.mosaic import prepare
+
+    monkeypatch.setattr(MainWindow, "_finish_soon", lambda self, *_: None)  # hold the rest
+    w = create_window(temp_weights(tmp_path), settings_path=tmp_path / "s.ini", staged=True)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.live, timeout=60_000)
+    qtbot.waitUntil(lambda: w.controller.ready, timeout=120_000)
+    draw_seven(w.canvas)
+    wait_update(qtbot, w)
+    r = w.controller.reading
+    assert not w.finished and not hasattr(w, "feature_maps")
+    np.testing.assert_allclose(w.probabilities.probabilities, r.probabilities)
+    np.testing.assert_array_equal(w.input_view.current["centred"], r.steps["centred"])
+    w.finish()
+    assert w.finished and w.docks["feature_maps"].widget() is w.feature_maps
+    rgba, _, _ = prepare(dict(r.activations)["conv1"][0])
+    np.testing.assert_array_equal(w.feature_maps._items["conv1"].mosaic, rgba)
+    assert w.acts["undo"].isEnabled()  # the menus see the stroke drawn before they existed

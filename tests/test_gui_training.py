@@ -142,6 +142,43 @@ def test_poisoned_data_diverges_without_a_network(qtbot):
     assert "nan" in res.message.lower()
 
 
+def test_training_runs_at_a_lower_priority_than_the_window(qtbot):
+    """The live canvas must not fight a background training for the CPU: the worker's
+    thread (and the threads it starts) yields to the GUI thread."""
+    import os
+    import sys
+    import threading
+
+    from PySide6.QtCore import QThread
+
+    from drawcnn.engine import build_network
+    from drawcnn.gui.workers import NICE
+
+    cfg = TrainConfig(arch="lenet", epochs=1, batch_size=16, augment=False)
+    x = np.random.default_rng(0).random((64, 1, 28, 28), dtype=np.float32)
+    y = np.arange(64) % 10
+    data = TrainData(x, y, x[:8], y[:8], x[:8], y[:8], tuple("0123456789"), "random")
+    worker = TrainWorker(cfg, build_network("lenet"), data=data)
+    seen = {}
+
+    def in_worker_thread(_description):
+        seen["qt"] = QThread.currentThread().priority()
+        if sys.platform.startswith("linux"):
+            seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    worker.started.connect(in_worker_thread, Qt.DirectConnection)
+    gui_nice = os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) \
+        if sys.platform.startswith("linux") else None
+    relay = Relay(worker)
+    with qtbot.waitSignal(relay.finished, timeout=TIMEOUT):
+        thread = start_worker(worker)
+    assert thread.wait(10_000)
+    assert seen["qt"] == QThread.LowestPriority
+    if gui_nice is not None:
+        assert seen["nice"] == max(NICE, gui_nice)
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == gui_nice
+
+
 def test_mix_oversamples_drawings_to_the_asked_share():
     from drawcnn.training import mix_drawings
 

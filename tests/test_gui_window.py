@@ -288,3 +288,60 @@ def test_pen_pressure_is_recorded(qtbot, window):
     assert s[0, 2] == pytest.approx(0.1) and s[-1, 2] > 0.8
     wait_update(qtbot, window)
     assert window.controller.probabilities is not None
+
+
+def test_closed_prediction_and_input_panels_catch_up_when_shown(qtbot, window):
+    """A closed dock's panel does no work per mouse move; shown again, it shows the drawing
+    that is on the canvas now, not the one it last saw."""
+    docks, panel, thumbs = window.docks, window.probabilities, window.input_view
+    for key in ("prediction", "input"):
+        docks[key].close()
+    draw_one(window.canvas)
+    wait_update(qtbot, window)
+    reading = window.controller.reading
+    assert reading.model_input is not None
+    assert panel.digit.text() in ("–", "…") and panel.probabilities is None  # not shown yet
+    assert thumbs.current.get("centred") is None
+    for key in ("prediction", "input"):
+        docks[key].show()
+    qtbot.waitUntil(lambda: panel.probabilities is not None, timeout=2000)
+    np.testing.assert_allclose(panel.probabilities, reading.probabilities)
+    assert panel.digit.text().rstrip("?") == str(int(np.argmax(reading.probabilities)))
+    np.testing.assert_array_equal(thumbs.current["centred"], reading.steps["centred"])
+    assert not thumbs.images["centred"].pixmap().isNull()
+
+
+def test_a_new_caption_moves_nothing(qtbot, window):
+    """The digit and its caption have fixed sizes: a longer caption re-lays out nothing (it
+    used to re-lay out the window on every mouse move, and the bars jumped sideways)."""
+    from drawcnn.reading import Reading
+
+    panel = window.probabilities
+    before = (panel.caption.geometry(), panel.digit.geometry(), panel.chart.geometry())
+    probs = np.full(10, 0.05)
+    probs[4] = 0.55
+    img = np.zeros((28, 28), np.float32)
+    window.controller.reading_changed.emit(
+        Reading(None, probs, img, "not a digit (closest 4 at 55%) and a much longer reason"))
+    qtbot.wait(20)
+    assert "not a digit" in panel.caption.text()
+    assert (panel.caption.geometry(), panel.digit.geometry(), panel.chart.geometry()) == before
+
+
+def test_panels_show_the_last_of_coalesced_moves(qtbot, window):
+    """Moves that arrive together are read once, and the panels show the final drawing."""
+    from drawcnn.gui.canvas import LOGICAL_SIZE
+    from drawcnn.gui.panels.mosaic import prepare
+    from drawcnn.reading import read_drawing
+
+    c = window.controller
+    before = c.updates
+    stroke(window.canvas, line(0.3, 0.2, 0.7, 0.8, 30))  # no event loop turn in between
+    wait_update(qtbot, window)
+    assert c.updates - before <= 2  # the press, then every move in one update
+    want = read_drawing(window.canvas.strokes(), c.net, LOGICAL_SIZE, details=True)
+    np.testing.assert_allclose(window.probabilities.probabilities, want.probabilities,
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(window.input_view.current["centred"], want.steps["centred"])
+    rgba, _, _ = prepare(dict(want.activations)["conv1"][0])
+    np.testing.assert_array_equal(window.feature_maps._items["conv1"].mosaic, rgba)

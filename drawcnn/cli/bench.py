@@ -258,4 +258,4 @@ def _run_gui_latency() -> None:
         st = measure_startup(cold=cold)
         print(f"start-up ({'cold: empty Numba cache' if cold else 'warm: cached kernels'}): "
               f"window shown {st['window_s']:.2f} s, usable (network warm) {st['ready_s']:.2f} s, "
-              f"whole process {st['process_s']:.2f} s")
+              f"every panel {st['panels_s']:.2f} s, whole process {st['process_s']:.2f} s")

@@ -18,8 +18,9 @@ def create_window(weights: str | Path | None = None, *, settings_path: str | Pat
     opens, else the shipped default network, or an untrained one when none is shipped).
     ``settings_path``: an .ini file for remembered settings (tests).
     ``staged``: return at once with the canvas and the docks' frames (no pyqtgraph, no
-    Numba imported yet); the network and the panels follow after the first paint, in the
-    event loop (``window.finished``; ``window.finish()`` forces it). What ``run_app`` does.
+    Numba imported yet); after the first paint the network, the prediction panels and the
+    menus (``window.live``), once the network is warm the other panels (``window.finished``;
+    ``window.finish()`` forces both), in the event loop. What ``run_app`` does.
     """
     from .app import ensure_app
     from .main_window import MainWindow

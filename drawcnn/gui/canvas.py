@@ -272,8 +272,9 @@ class Canvas(QWidget):
         sq = self.square()
         s = self._scale()
         p.setClipRect(sq)
-        if self._current:
-            paint_stroke(p, np.asarray(self._current, dtype=np.float64), s, sq, self.ink)
+        if self._current:  # only what reaches the repainted area (the stroke's new end)
+            paint_stroke(p, np.asarray(self._current, dtype=np.float64), s, sq, self.ink,
+                         QRectF(ev.rect()))
         if self.is_empty():
             p.setPen(self.frame)
             f = p.font()

@@ -57,6 +57,7 @@ class Controller(QObject):
         self.canvas_size = 280
         self.ready = False
         self.last_update_s = 0.0  # duration of the last update (preprocess + network)
+        self.update_started = 0.0  # perf_counter() when the last update began
         self.updates = 0
         self._min_interval = min_interval_ms / 1000.0
         self._last_t = -1.0
@@ -170,7 +171,7 @@ class Controller(QObject):
 
     def update_now(self) -> None:
         """Read the drawing (``reading.read_drawing``) and emit everything (GUI thread, ~ms)."""
-        t0 = time.perf_counter()
+        t0 = self.update_started = time.perf_counter()
         net = self._net  # one read: a concurrent swap cannot mix two networks
         try:
             with _one_thread():

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import QDockWidget, QTabWidget, QWidget
 
 from .panels.inspector import NeuronInspector
 from .panels.maximize import MaximizeGallery
-from .panels.mosaic import on_screen
 from .panels.softmax_trace import SoftmaxTraceView
+from .panels.visibility import on_screen
 from .panels.why import WhyView
 
 PEN_DOWN = (QEvent.MouseButtonPress, QEvent.TabletPress)
@@ -67,17 +67,26 @@ class ExplainHub(QObject):
             self.tabs.addTab(widget, label)
             self.pages[key] = widget
         self.tabs.currentChanged.connect(lambda _: QTimer.singleShot(0, self, self._catch_up_all))
-        explain = QDockWidget("Explain", w, objectName="dock_explain")
-        explain.setWidget(self.tabs)
-        w.addDockWidget(Qt.LeftDockWidgetArea, explain)
-        maxi = QDockWidget("What filters want to see", w, objectName="dock_maximize")
-        maxi.setWidget(self.maximize)
-        if "edges" in w.docks:
-            w.tabifyDockWidget(w.docks["edges"], maxi)  # joins the existing tab group
+        if "explain" in w.docks and "maximize" in w.docks:  # the window's frames (its layout)
+            explain, maxi = w.docks["explain"], w.docks["maximize"]
+            for dock, widget in ((explain, self.tabs), (maxi, self.maximize)):
+                placeholder = dock.widget()
+                dock.setWidget(widget)
+                widget.show()
+                if placeholder is not None:
+                    placeholder.deleteLater()
         else:
-            w.addDockWidget(Qt.RightDockWidgetArea, maxi)
-        w.docks.get("feature_maps", maxi).raise_()
-        w.resizeDocks([explain], [420], Qt.Horizontal)
+            explain = QDockWidget("Explain", w, objectName="dock_explain")
+            explain.setWidget(self.tabs)
+            w.addDockWidget(Qt.LeftDockWidgetArea, explain)
+            maxi = QDockWidget("What filters want to see", w, objectName="dock_maximize")
+            maxi.setWidget(self.maximize)
+            if "edges" in w.docks:
+                w.tabifyDockWidget(w.docks["edges"], maxi)  # joins the existing tab group
+            else:
+                w.addDockWidget(Qt.RightDockWidgetArea, maxi)
+            w.docks.get("feature_maps", maxi).raise_()
+            w.resizeDocks([explain], [420], Qt.Horizontal)
         docks = {"explain": explain, "maximize": maxi}
         w.docks.update(docks)  # listed in the View menu with the other panels
         explain.visibilityChanged.connect(

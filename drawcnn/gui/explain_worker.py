@@ -14,7 +14,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal, Slot
 
 from .reporting import describe_failure
-from .workers import ProgressThrottle, start_worker
+from .workers import ProgressThrottle, start_worker, yield_to_the_gui
 
 
 class ExplainJob(QObject):
@@ -30,6 +30,7 @@ class ExplainJob(QObject):
 
     @Slot()
     def run(self) -> None:
+        yield_to_the_gui()  # the next stroke's live reading goes first
         try:
             result = self.fn(self._progress, self.stop_event)
         except Exception as exc:  # the thread's boundary: reported, never a crash

@@ -32,6 +32,7 @@ from .side_windows import SideWindows
 # ``MainWindow.finish``: on a staged start that runs after the window is on screen.
 
 ONNX_FILTER = "ONNX model (*.onnx);;All files (*)"
+REST_AFTER_MS = 1000  # a staged start builds the rest then at the latest (cold: compiling)
 BANNER_STYLE = ("background:#fff3cd; color:#664d03; padding:6px; border:1px solid #e0c060; "
                 "border-radius:4px;")
 
@@ -39,9 +40,11 @@ BANNER_STYLE = ("background:#fff3cd; color:#664d03; padding:6px; border:1px soli
 class MainWindow(QMainWindow):
     """The main window. ``MainWindow(startup)`` builds everything at once. A staged start
     (``MainWindow(None, settings, load=...)``, what ``run_app`` does) builds only the canvas
-    and the docks' frames, so the window can be shown at once; :meth:`finish` (after the
-    first paint) then loads the network (``load()`` -> Startup), imports pyqtgraph and fills
-    the docks. Strokes drawn meanwhile are read as soon as the network is warm."""
+    and the docks' frames, so the window can be shown at once; after the first paint
+    :meth:`go_live` loads the network (``load()`` -> Startup, loading in a thread since the
+    window was made), starts its warm-up and adds the prediction and preprocessing panels;
+    once it is warm, :meth:`finish` imports pyqtgraph and fills the other docks. Strokes
+    drawn meanwhile are read as soon as the network is warm."""
 
     def __init__(self, startup: weights_locator.Startup | None,
                  settings: Settings | None = None, *, load=None):
@@ -75,7 +78,8 @@ class MainWindow(QMainWindow):
         self.brush_slider.setToolTip("Brush size ( [ and ] )")
         self.brush_slider.valueChanged.connect(self._set_brush)
         self._load_shell_settings()
-        self.finished = False
+        self.finished = False  # everything built
+        self.live = False  # the network and the panels a prediction needs are in place
         self._load = None
         if startup is not None:
             self.finish(startup)
@@ -84,29 +88,64 @@ class MainWindow(QMainWindow):
             None, remembered=self.settings.get("weights")))
         self.statusBar().showMessage("Loading the network…")
         self.canvas.strokes_changed.connect(self._keep_strokes)
-        self.canvas.installEventFilter(self)  # finish after the first paint
-        QTimer.singleShot(250, self.finish)  # or soon anyway (a window never shown)
+        self.canvas.installEventFilter(self)  # go live after the first paint
+        QTimer.singleShot(250, self.go_live)  # or soon anyway (a window never shown)
 
     def eventFilter(self, obj, ev):
-        if obj is self.canvas and ev.type() == QEvent.Paint and not self.finished:
+        if obj is self.canvas and ev.type() == QEvent.Paint and not self.live:
             self.canvas.removeEventFilter(self)
-            QTimer.singleShot(0, self.finish)
+            QTimer.singleShot(0, self.go_live)
         return False
 
     def _keep_strokes(self) -> None:
         """Before the panels exist: hand the strokes to the controller (read once warm)."""
-        if not self.finished:
+        if not self.live:
             self.controller.set_strokes(self.canvas.strokes(), LOGICAL_SIZE)
 
-    def finish(self, startup: weights_locator.Startup | None = None) -> None:
-        """The network, the panels, the menus and the remembered layout (once)."""
-        if self.finished:
+    def go_live(self, startup: weights_locator.Startup | None = None) -> None:
+        """What a prediction needs (once): the network (warming up), the prediction and
+        preprocessing panels. On a staged start the rest (:meth:`finish`: pyqtgraph, the
+        feature maps, filters, explain docks, menus, remembered layout) follows once the
+        network is warm, so it does not compete with the warm-up for the interpreter; or
+        after ``REST_AFTER_MS`` anyway (a cold cache compiles for seconds)."""
+        if self.live:
             return
-        self.finished = True
+        self.live = True
         if startup is None:
             startup = self._load()
             self.controller.set_network(startup.net, startup.path)
+        self._startup = startup
         self.controller.start_warmup()  # Numba loads its kernels while the panels are built
+        from .panels.input_view import InputView
+        from .panels.probabilities import ProbabilitiesPanel
+
+        self.probabilities = ProbabilitiesPanel()
+        self.input_view = InputView()
+        self._set_panels((("prediction", self.probabilities), ("input", self.input_view)))
+        self.menus = build_menus(self)  # here, so the window's layout is final once live
+        self.acts = self.menus.acts
+        self.net_label = QLabel()
+        self.statusBar().addPermanentWidget(self.net_label)
+        if self._load is not None:  # a staged start: the panels' wiring takes over
+            self.canvas.strokes_changed.disconnect(self._keep_strokes)
+        self._wire_live()
+        self._set_banner(self.controller.net, startup.warning)
+        if not self.controller.ready:
+            self.probabilities.set_waiting("warming up…")
+        if self._load is not None:
+            self.controller.ready_changed.connect(self._finish_soon)
+            QTimer.singleShot(REST_AFTER_MS, self._finish_soon)
+
+    def _finish_soon(self, *_) -> None:
+        QTimer.singleShot(0, self.finish)
+
+    def finish(self, startup: weights_locator.Startup | None = None) -> None:
+        """Everything (once): what :meth:`go_live` builds, then pyqtgraph, the other panels,
+        the explain docks, the menus and the remembered layout."""
+        self.go_live(startup)
+        if self.finished:
+            return
+        self.finished = True
         from .app import configure_pyqtgraph
 
         configure_pyqtgraph()
@@ -114,35 +153,31 @@ class MainWindow(QMainWindow):
         from .panels.edge_filters import EdgeFiltersPanel
         from .panels.feature_maps import FeatureMapsPanel
         from .panels.filters import FiltersPanel
-        from .panels.input_view import InputView
-        from .panels.probabilities import ProbabilitiesPanel
 
-        self.probabilities = ProbabilitiesPanel()
-        self.input_view = InputView()
         self.feature_maps = FeatureMapsPanel()
         self.filters = FiltersPanel()
         self.edge_filters = EdgeFiltersPanel()
-        for key, widget in (("prediction", self.probabilities), ("input", self.input_view),
-                            ("feature_maps", self.feature_maps), ("filters", self.filters),
-                            ("edges", self.edge_filters)):
+        self._set_panels((("feature_maps", self.feature_maps), ("filters", self.filters),
+                          ("edges", self.edge_filters)))
+        self.explain = add_explain_docks(self, self.controller)  # inspector, loss, why, max
+        self._wire()
+        self._load_settings()
+        c = self.controller
+        self._on_weights_changed(c.net, self._startup.warning)
+        if c.reading is not None:  # a drawing read before these panels existed
+            self.feature_maps.set_activations(c.activations)
+            self.edge_filters.set_input(c.input_image)
+            self.edge_filters.set_activations(c.activations)
+            self.explain._on_reading(c.reading)
+
+    def _set_panels(self, panels) -> None:
+        for key, widget in panels:
             dock = self.docks[key]
             placeholder = dock.widget()
             dock.setWidget(widget)
             widget.show()  # a widget set into a shown dock is not shown by itself
             if placeholder is not None:
                 placeholder.deleteLater()
-        self.explain = add_explain_docks(self, self.controller)  # inspector, loss, why, max
-        self.menus = build_menus(self)
-        self.acts = self.menus.acts
-        self.net_label = QLabel()
-        self.statusBar().addPermanentWidget(self.net_label)
-        if self._load is not None:  # a staged start: the panels' wiring takes over
-            self.canvas.strokes_changed.disconnect(self._keep_strokes)
-        self._wire()
-        self._load_settings()
-        self._on_weights_changed(self.controller.net, startup.warning)
-        if not self.controller.ready:
-            self.probabilities.set_waiting("warming up…")
 
     # ------------------------------------------------------------------ layout
     def _make_docks(self) -> None:
@@ -154,9 +189,12 @@ class MainWindow(QMainWindow):
             ("feature_maps", "Feature maps", right),
             ("filters", "Filters", right),
             ("edges", "Edge filters", right),
+            ("explain", "Explain", Qt.LeftDockWidgetArea),  # filled by explain_docks
+            ("maximize", "What filters want to see", right),
         ):
             dock = QDockWidget(title, self, objectName=f"dock_{key}")
-            # A frame now; its panel comes in ``finish`` (at once, or after the first paint).
+            # A frame now; its panel comes in ``go_live`` or ``finish`` (at once, or after the
+            # first paint): the window keeps its layout while they arrive.
             dock.setWidget(QLabel("Loading…", alignment=Qt.AlignCenter))
             self.addDockWidget(area, dock)
             self.docks[key] = dock
@@ -164,32 +202,43 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(d["prediction"], d["input"], Qt.Horizontal)
         self.tabifyDockWidget(d["feature_maps"], d["filters"])
         self.tabifyDockWidget(d["filters"], d["edges"])
+        self.tabifyDockWidget(d["edges"], d["maximize"])
         d["feature_maps"].raise_()
         self.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
+        self.resizeDocks([d["explain"]], [420], Qt.Horizontal)
         self.resizeDocks([d["feature_maps"]], [560], Qt.Horizontal)
         self.resizeDocks([d["prediction"]], [230], Qt.Vertical)
         self.resizeDocks([d["prediction"], d["input"]], [520, 480], Qt.Horizontal)
         self.resize(1360, 860)
 
-    def _wire(self) -> None:
+    def _wire_live(self) -> None:
         c = self.controller
         self.canvas.strokes_changed.connect(
             lambda: c.set_strokes(self.canvas.strokes(), LOGICAL_SIZE))
-        self.canvas.history_changed.connect(self._update_actions)
         c.reading_changed.connect(self.probabilities.set_reading)
         c.steps_changed.connect(self.input_view.set_steps)
+        self._refresh_when_shown((("prediction", self.probabilities),
+                                  ("input", self.input_view)))
+        c.error_occurred.connect(self.show_error)
+        c.status_changed.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        c.ready_changed.connect(self._on_ready)
+        self.canvas.history_changed.connect(self._update_actions)
+        self._update_actions()
+
+    def _wire(self) -> None:
+        c = self.controller
         c.activations_changed.connect(self.feature_maps.set_activations)
         c.activations_changed.connect(self.edge_filters.set_activations)
         c.input_changed.connect(self.edge_filters.set_input)
         c.weights_changed.connect(self._on_weights_changed)
-        for key, panel in (("feature_maps", self.feature_maps), ("edges", self.edge_filters)):
-            # Background tabs skip per-frame work; they catch up when brought forward.
+        self._refresh_when_shown((("feature_maps", self.feature_maps),
+                                  ("edges", self.edge_filters)))
+
+    def _refresh_when_shown(self, panels) -> None:
+        """Hidden panels skip per-frame work; they catch up when brought forward."""
+        for key, panel in panels:
             self.docks[key].visibilityChanged.connect(
                 lambda visible, p=panel: visible and QTimer.singleShot(0, p.refresh))
-        c.error_occurred.connect(self.show_error)
-        c.status_changed.connect(lambda text: self.statusBar().showMessage(text, 8000))
-        c.ready_changed.connect(self._on_ready)
-        self._update_actions()
 
     # ------------------------------------------------------------------ errors and paths
     def show_error(self, title: str, message: str) -> None:
@@ -270,13 +319,16 @@ class MainWindow(QMainWindow):
         if ready and self.controller.reading is None:
             self.probabilities.set_probabilities(None)
 
+    def _set_banner(self, net, warning: str | None = None) -> None:
+        warning = warning or weights_locator.weights_warning(net)
+        self.banner.setText(f"⚠ {warning}" if warning else "")
+        self.banner.setVisible(bool(warning))
+
     def _on_weights_changed(self, net, warning: str | None = None) -> None:
         self.feature_maps.set_network(net)
         self.filters.set_network(net)
         self.edge_filters.set_network(net)
-        warning = warning or weights_locator.weights_warning(net)
-        self.banner.setText(f"⚠ {warning}" if warning else "")
-        self.banner.setVisible(bool(warning))
+        self._set_banner(net, warning)
         path = self.controller.path
         self.net_label.setText(f"{net.arch.name} · {net.param_count():,} params · "
                                f"{path.name if path else 'not saved'}")

@@ -5,13 +5,16 @@ signals, which reach the GUI thread queued (never a direct call across threads).
 cancel are ``threading.Event`` objects the engine checks between batches.
 
 ``TrainWorker`` trains a network the dialog hands it: always a copy or a freshly built one,
-never the live network the canvas predicts with. Its ``finished`` signal carries a
+never the live network the canvas predicts with, at a lower scheduling priority than the
+window (``yield_to_the_gui``). Its ``finished`` signal carries a
 ``TrainResult`` whatever the outcome (completed, stopped, diverged); ``errored`` is for runs
 that could not start or crashed (missing data, bad settings), with a message for the user.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 
@@ -49,6 +52,7 @@ class TrainWorker(QObject):
 
     @Slot()
     def run(self) -> None:
+        yield_to_the_gui()
         try:
             self._run()
         except Exception as exc:  # the thread's boundary: the live model is untouched
@@ -59,6 +63,25 @@ class TrainWorker(QObject):
                                  on_epoch=self.epoch_done.emit, on_phase=self.phase.emit)
         self.finished.emit(run_training(self.cfg, self.base_net, self.store, self.data,
                                         callbacks, self.stop_event, self.pause_event))
+
+
+def yield_to_the_gui() -> None:
+    """Lower the calling thread's scheduling priority (and that of the threads it starts
+    from now on, e.g. the engine's pool): a training then takes the CPU the live canvas
+    leaves, instead of slowing every mouse move several times over on a small machine.
+    Linux keeps a nice value per thread; elsewhere Qt's thread priority does it."""
+    thread = QThread.currentThread()
+    if thread is not None:
+        thread.setPriority(QThread.LowestPriority)
+    if sys.platform.startswith("linux"):
+        try:
+            tid = threading.get_native_id()
+            os.setpriority(os.PRIO_PROCESS, tid, max(NICE, os.getpriority(os.PRIO_PROCESS, tid)))
+        except OSError:  # not allowed here: the default priority it is
+            pass
+
+
+NICE = 10  # how much lower (Linux nice: 0 normal .. 19 lowest)
 
 
 class ProgressThrottle:

@@ -13,7 +13,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from . import viz
 from .help import HelpButton
 from .help_texts import DIVERGING_LEGEND
-from .mosaic import MosaicItem, on_screen
+from .mosaic import MosaicItem, opaque_view
+from .visibility import on_screen
 
 #: Room above a row of tiles for their captions, as a fraction of the tile height.
 CAPTION_ROOM = 0.3
@@ -23,7 +24,7 @@ class EdgeFiltersPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("edge_filters")
-        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics = opaque_view(pg.GraphicsLayoutWidget())
         ci = self.graphics.ci
         ci.setContentsMargins(2, 2, 2, 2)
         self.hand_names = list(viz.HAND_FILTERS)

@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
 from . import viz
 from .help import HelpButton
 from .help_texts import DIVERGING_LEGEND, SEQUENTIAL_LEGEND
-from .mosaic import MosaicItem, on_screen
+from .mosaic import MosaicItem, opaque_view
+from .visibility import on_screen
 
 HIDDEN_BY_DEFAULT = ("flatten", "dropout")
 MAX_ROW_HEIGHT = 240
@@ -89,7 +90,7 @@ class FeatureMapsPanel(QWidget):
         self.legend.setObjectName("feature_maps_legend")
         self.legend.setWordWrap(True)
 
-        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics = opaque_view(pg.GraphicsLayoutWidget())
         self.graphics.ci.setContentsMargins(2, 2, 2, 2)
         self.graphics.ci.setSpacing(1)
         self.graphics.scene().sigMouseClicked.connect(self._on_click)

@@ -75,9 +75,11 @@ def _layout(shape: tuple, aspect: float, cols: int | None) -> np.ndarray:
     return where
 
 
-def on_screen(widget) -> bool:
-    """True when any part of ``widget`` can be seen (a dock in a background tab cannot)."""
-    return widget.isVisible() and not widget.visibleRegion().isEmpty()
+def opaque_view(view: pg.GraphicsView) -> pg.GraphicsView:
+    """Mark a view that paints its whole area (an opaque background brush) as opaque: a
+    repaint of its scene then skips painting the dock, panel and window beneath it."""
+    view.viewport().setAttribute(Qt.WA_OpaquePaintEvent, True)
+    return view
 
 
 def _lut_image(lut: np.ndarray) -> QImage:
