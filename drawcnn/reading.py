@@ -154,33 +154,35 @@ def score_params(net) -> dict | None:
 
 
 def novelty_scores(net, logits: np.ndarray, head_input: np.ndarray, params: dict) -> np.ndarray:
-    """Novelty of (N, classes) logits and (N, C, H, W) head inputs: higher is less like a digit.
+    """Novelty of (N, classes) logits and the dense head's inputs (N, C, H, W), or the Flatten
+    layer's outputs (N, C*H*W): higher is less like a digit.
 
     (energy - mean) / std + weight * (log distance - mean) / std, with the energy
     -log sum exp(logits) and the distance the smallest squared Mahalanobis distance of the
-    per-channel means of ``head_input`` to a class mean (``net.stats``).
+    per-channel means of the head input to a class mean (``net.stats``).
     """
-    pooled = np.asarray(head_input).reshape(len(head_input), head_input.shape[1], -1).mean(axis=2)
-    energy, log_dist = novelty_parts(logits, pooled, net.stats["reading.means"],
-                                     net.stats["reading.precision"])
+    means = net.stats["reading.means"]
+    pooled = np.asarray(head_input).reshape(len(head_input), means.shape[1], -1).mean(axis=2)
+    energy, log_dist = novelty_parts(logits, pooled, means, net.stats["reading.precision"])
     return combine_novelty(energy, log_dist, params)
 
 
-def _forward(net, x: np.ndarray, details: bool):
-    """(logits, probabilities, head input or None, activations or None), one eval pass."""
-    out = net.backend.asarray(x)
-    acts = [] if details else None
-    head_input = None
-    for layer in net.layers:
-        if layer.kind == "Flatten":
-            head_input = np.asarray(net.backend.to_host(out))
-        out = layer.forward(out, False)
-        if details:
-            acts.append((layer.name, np.asarray(net.backend.to_host(out))))
-    probs = np.asarray(net.backend.to_host(net.backend.softmax(out)))
+def _forward(net, x: np.ndarray, details: bool, score: bool):
+    """(probabilities (classes,), novelty input (logits, head input) or None, activations or
+    None) of one eval pass; the plain reading is ``net.predict`` (the fused one-image path)."""
     if details:
-        acts.append(("softmax", probs))
-    return np.asarray(net.backend.to_host(out)), probs, head_input, acts
+        acts = net.activations(x)
+        kinds = [layer.kind for layer in net.layers]
+        head = acts[kinds.index("Flatten")][1] if "Flatten" in kinds else None
+        parts = (acts[-2][1], head) if score and head is not None else None
+        return acts[-1][1][0], parts, acts
+    if score:
+        logits, head = net.logits_and_head_input(x)
+        if head is not None:
+            b = net.backend
+            probs = np.asarray(b.to_host(b.softmax(b.asarray(logits))))
+            return probs[0], (logits, head), None
+    return net.predict(x)[0], None, None
 
 
 def read_image(model_input: np.ndarray, net=None, *, details: bool = False,
@@ -193,12 +195,12 @@ def read_image(model_input: np.ndarray, net=None, *, details: bool = False,
     """
     net = default_network() if net is None else net
     x = np.ascontiguousarray(model_input, dtype=np.float32).reshape(28, 28)
-    logits, probs, head_input, acts = _forward(net, x[None, None], details)
-    probs = np.asarray(probs[0], dtype=np.float64)
     params = score_params(net)
+    probs, parts, acts = _forward(net, x[None, None], details, params is not None)
+    probs = np.asarray(probs, dtype=np.float64)
     novelty = None
-    if params is not None and head_input is not None:
-        novelty = float(novelty_scores(net, logits, head_input, params)[0])
+    if parts is not None:
+        novelty = float(novelty_scores(net, *parts, params)[0])
     if not np.all(np.isfinite(probs)) or not np.isfinite(novelty if novelty is not None else 0):
         raise NonFiniteOutput(f"the network {net.name!r} produced non-finite outputs "
                               "(its weights are damaged); no reading")

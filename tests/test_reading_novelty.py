@@ -164,3 +164,21 @@ def test_shipped_networks_carry_a_calibrated_score():
         net = load_network(path)
         assert set(net.stats) == set(stats_shapes(net.arch)), name
         assert "about" in net.metadata["reading"]["score"], name
+
+
+@pytest.mark.parametrize("arch", ["lenet", "deep"])
+def test_one_image_plan_and_the_layer_path_give_the_same_novelty(arch):
+    net = build_network(arch, seed=2)
+    k = stats_shapes(net.arch)["reading.means"][1]
+    rng = np.random.default_rng(0)
+    net.stats = {"reading.means": rng.random((10, k), dtype=np.float32),
+                 "reading.precision": np.eye(k, dtype=np.float32)}
+    net.metadata["reading"] = {"score": _score()}
+    x = rng.random((2, 1, 28, 28), dtype=np.float32)
+    one_logits, one_head = net.logits_and_head_input(x[:1])
+    two_logits, two_head = net.logits_and_head_input(x)
+    np.testing.assert_allclose(one_logits, two_logits[:1], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(one_head, two_head[:1].reshape(1, -1), rtol=1e-4, atol=1e-5)
+    plain, detailed = read_image(x[0, 0], net), read_image(x[0, 0], net, details=True)
+    assert plain.novelty == pytest.approx(detailed.novelty, rel=1e-4, abs=1e-4)
+    np.testing.assert_allclose(plain.probabilities, net.predict(x[:1])[0], rtol=1e-6)

@@ -184,6 +184,22 @@ class Network:
             self.forward(xb[i * n // k:(i + 1) * n // k])))) for i in range(k)]
         return parts[0] if k == 1 else np.concatenate(parts)
 
+    def logits_and_head_input(self, x) -> tuple[np.ndarray, np.ndarray | None]:
+        """Eval-mode (logits (N, classes), the Flatten layer's output (N, C*H*W) or None
+        without one) on the host: what the "not a digit" score reads. One image runs the
+        fused single-image plan, as in ``predict``."""
+        xb = self._prepare(x)
+        plan = self._single_image_plan(xb)
+        if plan is not None:
+            logits, flat = plan.run(self.params, xb[0], head=True)
+            return np.asarray(logits), np.asarray(flat)
+        flat, out = None, xb
+        for layer in self.layers:
+            out = layer.forward(out, False)
+            if layer.kind == "Flatten":
+                flat = np.asarray(self.backend.to_host(out))
+        return np.asarray(self.backend.to_host(out)), flat
+
     def activations(self, x) -> list[tuple[str, np.ndarray]]:
         """[(layer_name, output), ...] for every layer in order, then ("softmax", probs)."""
         out = self._prepare(x)

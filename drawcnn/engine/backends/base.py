@@ -90,7 +90,8 @@ class Backend(Protocol):
     def single_image_plan(self, arch) -> Any:
         """An object whose ``run(params, x, capture=False)`` gives the logits (1, classes) of
         one host image x (C, H, W) float32, or with ``capture`` the per-layer outputs as
-        ``Network.activations`` lists them; None where this backend has no such path for
+        ``Network.activations`` lists them (with ``head=True``: the logits and the Flatten
+        layer's output); None where this backend has no such path for
         ``arch`` (the network then runs layer by layer)."""
 
 

@@ -174,9 +174,10 @@ class SingleImagePlan:
 
     # ------------------------------------------------------------------ running
     def run(self, params: dict, x: np.ndarray, capture: bool = False, times=None,
-            clock=time.perf_counter):
+            clock=time.perf_counter, head: bool = False):
         """Logits (1, classes) of one image x (C, H, W) float32; with ``capture`` the list
-        [(layer name, (1, ...) output)] of every layer instead, as Network.activations.
+        [(layer name, (1, ...) output)] of every layer instead, as Network.activations; with
+        ``head`` (logits, the Flatten layer's output (1, C*H*W)), for the novelty score.
         ``times``: a list that gets (stage, seconds by ``clock``) per fused stage, named by
         its layers ("conv2+relu2+pool1"), for ``drawcnn bench --layers``."""
         bufs = self._buffers()
@@ -254,7 +255,7 @@ class SingleImagePlan:
             h = out
             lap(f"{name}+{relu}" if relu else name)
         if not capture:
-            return h[None].copy()
+            return (h[None].copy(), flat[None].copy()) if head else h[None].copy()
         by_name = dict(acts)
         for drop, src in self.identity.items():
             by_name[drop] = by_name[src]
