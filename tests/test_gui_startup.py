@@ -87,3 +87,38 @@ def test_staged_window_predicts_before_the_other_panels_exist(qtbot, tmp_path, m
     rgba, _, _ = prepare(dict(r.activations)["conv1"][0])
     np.testing.assert_array_equal(w.feature_maps._items["conv1"].mosaic, rgba)
     assert w.acts["undo"].isEnabled()  # the menus see the stroke drawn before they existed
+
+
+def test_a_drawing_is_read_before_the_kernels_are_warm(qtbot, tmp_path, monkeypatch):
+    """While the warm-up compiles (held here until released), the drawing is read by the
+    network's copy on the NumPy reference backend; once warm, by the network itself, and the
+    two readings agree."""
+    import threading
+
+    from drawcnn.gui.warmup import Warmup
+
+    release = threading.Event()
+    real_run = Warmup._run
+
+    def held_run(self):
+        release.wait(120)
+        real_run(self)
+
+    monkeypatch.setattr(Warmup, "_run", held_run)
+    w = create_window(temp_weights(tmp_path), settings_path=tmp_path / "s.ini", staged=True)
+    qtbot.addWidget(w)
+    w.show()
+    draw_seven(w.canvas)
+    qtbot.waitUntil(lambda: w.controller.reading is not None
+                    and w.controller.reading.model_input is not None, timeout=60_000)
+    assert not w.controller.ready and w.controller.reads
+    interim = w.controller.reading
+    assert w.probabilities.caption.text() != "warming up…"
+    release.set()
+    qtbot.waitUntil(lambda: w.controller.ready, timeout=120_000)
+    wait_update(qtbot, w)
+    warm = w.controller.reading
+    assert warm is not interim and warm.digit == interim.digit
+    np.testing.assert_allclose(warm.probabilities, interim.probabilities, atol=1e-4)
+    expected = w.controller.net.predict(interim.model_input[None, None])[0]
+    np.testing.assert_allclose(interim.probabilities, expected, atol=1e-4)
