@@ -12,7 +12,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QColor, QFont, QPainter, QPen, QStaticText, QTransform
-from PySide6.QtWidgets import QGraphicsItem
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsView
 
 from .. import theme
 from .mosaic import opaque_view
@@ -36,7 +36,8 @@ class Bars(pg.GraphicsObject):
         self.heights = [0.0] * 10
         self.colours = [QColor(BASE)] * 10
         self.texts = [""] * 10
-        self.pen = QPen(QColor(foreground), 0)  # cosmetic: 1 px whatever the scale
+        self.pen = self.grid = QPen()
+        self.set_color(foreground)
         self.font = QFont()
         self.font.setPointSizeF(8.0)
         self._static: dict[str, tuple] = {}  # text -> (QStaticText, width, height)
@@ -53,7 +54,11 @@ class Bars(pg.GraphicsObject):
         self.update()
 
     def set_color(self, foreground) -> None:
-        self.pen = QPen(QColor(foreground), 0)
+        """Outlines and the grid in the theme's foreground (the grid faint)."""
+        self.pen = QPen(QColor(foreground), 0)  # cosmetic: 1 px whatever the scale
+        faint = QColor(foreground)
+        faint.setAlphaF(0.2)
+        self.grid = QPen(faint, 0)
         self.update()
 
     def bar_rect(self, i: int) -> QRectF:
@@ -76,6 +81,11 @@ class Bars(pg.GraphicsObject):
         tr = p.transform()  # data -> view pixels (y flipped): the bars drawn in pixels
         p.resetTransform()  # keep their edges on whole pixels and the texts unscaled
         p.setRenderHint(QPainter.Antialiasing, False)
+        left, right = tr.map(QPointF(X_RANGE[0], 0.0)).x(), tr.map(QPointF(X_RANGE[1], 0.0)).x()
+        p.setPen(self.grid)  # the grid behind the bars (the left axis's grid would hide
+        for y, _ in Y_TICKS[1:]:  # its "0": its texts must then fit the plot's rectangle)
+            at = round(tr.map(QPointF(0.0, y)).y())
+            p.drawLine(QPointF(left, at), QPointF(right, at))
         p.setPen(self.pen)
         tops = []
         for i, colour in enumerate(self.colours):
@@ -87,10 +97,11 @@ class Bars(pg.GraphicsObject):
                 p.drawLine(r.bottomLeft(), r.bottomRight())
             tops.append((r.center().x(), r.top()))
         p.setFont(self.font)
+        ceiling = tr.map(QPointF(0.0, Y_TOP)).y()  # texts stay inside the item (no clip)
         for (x, y), text in zip(tops, self.texts, strict=True):
             if text:
                 st, w, h = self._text(text)
-                p.drawStaticText(QPointF(x - w / 2, y - h - 1), st)
+                p.drawStaticText(QPointF(x - w / 2, max(y - h - 1, ceiling)), st)
 
 
 class BarChart(pg.PlotWidget):
@@ -119,9 +130,15 @@ class BarChart(pg.PlotWidget):
         self.setLabel("bottom", x_label)
         self.setLabel("left", y_label)
         self.x_label, self.y_label = x_label, y_label
-        self.showGrid(y=True, alpha=0.2)
-        for name in ("left", "bottom"):  # ticks, texts and the grid: pixmaps between resizes
-            self.getAxis(name).setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+        for name in ("left", "bottom"):  # ticks and texts: pixmaps between resizes
+            axis = self.getAxis(name)
+            axis.setStyle(tickLength=4)  # outwards, towards the texts
+            axis.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+        # Per repaint: a background fill (no cached copy to blit), no clip to the view's shape
+        # (the bars stay inside the fixed range), no call to the view box's empty paint.
+        self.setCacheMode(QGraphicsView.CacheNone)
+        vb.setFlag(QGraphicsItem.ItemClipsChildrenToShape, False)
+        vb.setFlag(QGraphicsItem.ItemHasNoContents, True)
         self.bars = Bars(fg)
         self.addItem(self.bars)
         theme.style_plot(self, bg, fg)

@@ -117,6 +117,8 @@ class ProbabilitiesPanel(QWidget):
         chart.set_texts(self._shown)
         old, self.chart = self.chart, chart
         self._layout.replaceWidget(old, chart)
+        old.hide()  # at once: a deferred delete waits for the event loop's next turn
+        old.setParent(None)
         old.deleteLater()
         chart.show()
 
