@@ -47,11 +47,25 @@ class Bars(pg.GraphicsObject):
         self.heights = [min(max(float(h), 0.0), 1.0) for h in heights]
         if colours is not None:
             self.colours = [QColor(c) for c in colours]
-        self.update()
+        self.repaint_now()
 
     def set_texts(self, texts) -> None:
         self.texts = [str(t) for t in texts]
-        self.update()
+        self.repaint_now()
+
+    def repaint_now(self) -> None:
+        """Ask the view(s) to repaint this item's area in the window's next repaint, with
+        the other panels. (``update()`` marks the item dirty in the scene, which tells the
+        view only later, from a queued call: a second repaint of the window per mouse move
+        in ``bench --gui``.) The item caches nothing, so the view's repaint paints the new
+        bars."""
+        scene = self.scene()
+        views = scene.views() if scene is not None else []
+        for view in views:
+            rect = view.mapFromScene(self.sceneBoundingRect()).boundingRect()
+            view.viewport().update(rect.adjusted(-1, -1, 1, 1))
+        if not views:
+            self.update()
 
     def set_color(self, foreground) -> None:
         """Outlines and the grid in the theme's foreground (the grid faint)."""
