@@ -60,6 +60,28 @@ def profile_ours(arch_name: str, batch: int, quick: bool) -> list[tuple[str, flo
     return rows
 
 
+def profile_plan(arch_name: str, quick: bool) -> list[tuple[str, float]] | None:
+    """[(stage, µs)] of the CPU backend's fused single-image forward (what predict runs on
+    one image: engine/backends/cpu_plan.py), best of N per stage; None without a plan."""
+    from drawcnn.engine import build_network
+
+    net = build_network(arch_name, seed=0, backend="cpu")
+    plan = net.backend.single_image_plan(net.arch)
+    if plan is None:
+        return None
+    x = net._prepare(np.random.default_rng(0).random((1, 1, 28, 28), dtype=np.float32))[0]
+    best: dict[str, float] = {}
+    order: list[str] = []
+    for _ in range(_reps(1, quick) + 1):
+        times: list = []
+        plan.run(net.params, x, times=times, clock=_CLOCK)
+        for stage, t in times:
+            if stage not in best:
+                order.append(stage)
+            best[stage] = min(best.get(stage, float("inf")), t * 1e6)
+    return [(stage, best[stage]) for stage in order]
+
+
 def profile_torch(arch_name: str, batch: int, quick: bool,
                   make_model) -> list[tuple[str, float, float, float]]:
     """The same rows for PyTorch; ``make_model(arch)`` builds its nn.Sequential."""
@@ -136,3 +158,26 @@ def run_layers(archs, quick: bool, make_torch_model=None, batches=(1, 100, 256),
             else:
                 txt = [f"{a:.0f}" for a in tot]
             print("| **sum** | " + " | ".join(txt) + " |")
+            if batch == 1:
+                _print_plan(name, quick, theirs)
+
+
+def _print_plan(name, quick, theirs) -> None:
+    """The fused single-image stages, each beside the sum of its layers' torch eval fwd."""
+    stages = profile_plan(name, quick)
+    if stages is None:
+        return
+    torch_ev = {row[0]: row[1] for row in theirs} if theirs else {}
+    print(f"\n{name}, batch 1, fused single-image plan (what predict runs; µs"
+          + (", torch eval fwd of the same layers in brackets" if theirs else "") + ")")
+    print("| stage | eval fwd |\n|---|---|")
+    tot = ttot = 0.0
+    for stage, us in stages:
+        tot += us
+        if theirs:
+            t = sum(torch_ev.get(layer, 0.0) for layer in stage.split("+"))
+            ttot += t
+            print(f"| {stage} | {us:.0f} ({t:.0f}) |")
+        else:
+            print(f"| {stage} | {us:.0f} |")
+    print(f"| **sum** | {tot:.0f}" + (f" ({ttot:.0f})" if theirs else "") + " |")

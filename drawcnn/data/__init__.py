@@ -23,7 +23,6 @@ from .datasets import (
     load_dataset,
     verify_dataset,
 )
-from .download import download_dataset, download_file
 from .drawings import DrawingStore
 from .drawings_file import Sample
 from .idx import read_idx, write_idx
@@ -44,3 +43,13 @@ __all__ = [
     "preprocess_steps", "read_idx", "render_strokes", "strokes_to_mnist", "to_mnist",
     "verify_dataset", "write_idx",
 ]
+
+
+def __getattr__(name: str):
+    """``download_dataset`` / ``download_file`` load ``download`` (urllib, http.client,
+    ~30 ms) on first use: the app's start-up never needs them."""
+    if name in ("download_dataset", "download_file"):
+        from . import download
+
+        return getattr(download, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

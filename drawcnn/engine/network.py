@@ -78,6 +78,8 @@ class Network:
         self._fused = {i for i, (a, b) in enumerate(zip(self.layers, self.layers[1:]))
                        if isinstance(a, Conv2D) and isinstance(b, ReLULayer)}
         self._backprop_lock = threading.Lock()
+        self._plan = None  # the backend's fused one-image forward, built on first use
+        self._plan_built = False
         self.set_params(params)
 
     # ------------------------------------------------------------------ parameters
@@ -133,6 +135,15 @@ class Network:
             raise ValueError("empty batch")
         return self.backend.asarray(np.ascontiguousarray(x, dtype=np.float32))
 
+    def _single_image_plan(self, xb):
+        """The backend's fused eval forward when ``xb`` is one image and it has one."""
+        if xb.shape[0] != 1 or xb.dtype != np.float32:
+            return None
+        if not self._plan_built:
+            self._plan = self.backend.single_image_plan(self.arch)
+            self._plan_built = True
+        return self._plan
+
     def forward(self, x, train: bool = False):
         """Logits (on the backend) for a prepared batch. A convolution followed by a ReLU
         runs as one backend call (the ReLU applied as the output is written, not in a
@@ -153,10 +164,15 @@ class Network:
     def predict(self, x) -> np.ndarray:
         """(N,C,H,W) in [0,1] -> (N,classes) probabilities on the host; rows sum to 1.
 
-        A batch larger than the backend's ``infer_chunk`` runs in near-equal slices of at
-        most that size (no short tail: BLAS takes another code path for a small product,
-        and an image there would come out an ulp off the same image elsewhere)."""
+        One image runs the backend's fused single-image plan where it has one. A batch
+        larger than the backend's ``infer_chunk`` runs in near-equal slices of at most
+        that size (no short tail: BLAS takes another code path for a small product, and
+        an image there would come out an ulp off the same image elsewhere)."""
         xb = self._prepare(x)
+        plan = self._single_image_plan(xb)
+        if plan is not None:
+            logits = plan.run(self.params, xb[0])
+            return np.asarray(self.backend.to_host(self.backend.softmax(logits)))
         n = len(xb)
         k = -(-n // (self.backend.infer_chunk or n))
         parts = [np.asarray(self.backend.to_host(self.backend.softmax(
@@ -166,6 +182,11 @@ class Network:
     def activations(self, x) -> list[tuple[str, np.ndarray]]:
         """[(layer_name, output), ...] for every layer in order, then ("softmax", probs)."""
         out = self._prepare(x)
+        plan = self._single_image_plan(out)
+        if plan is not None:
+            acts = plan.run(self.params, out[0], capture=True)
+            logits = self.backend.asarray(acts[-1][1])
+            return acts + [("softmax", np.asarray(self.backend.softmax(logits)))]
         acts = []
         for layer in self.layers:
             out = layer.forward(out, False)

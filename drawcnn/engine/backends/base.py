@@ -86,6 +86,13 @@ class Backend(Protocol):
     def sgd_update(self, p, g, vel, lr: float, momentum: float,
                    weight_decay: float) -> None: ...
 
+    # -- a fused eval forward of one image (the live-drawing path)
+    def single_image_plan(self, arch) -> Any:
+        """An object whose ``run(params, x, capture=False)`` gives the logits (1, classes) of
+        one host image x (C, H, W) float32, or with ``capture`` the per-layer outputs as
+        ``Network.activations`` lists them; None where this backend has no such path for
+        ``arch`` (the network then runs layer by layer)."""
+
 
 #: Every method of the protocol, for the tests that check each backend implements them all.
 BACKEND_METHODS = tuple(n for n in vars(Backend) if not n.startswith("_") and n != "name")

@@ -23,6 +23,7 @@ from ..shapes import conv_out_size, pool_out_size
 from . import cpu_conv_kernels as C
 from . import cpu_im2col_s1 as I
 from . import cpu_kernels as K
+from . import cpu_plan
 from . import cpu_pool2 as P2
 from . import cpu_shift_conv as S
 from . import cpu_winograd as WG
@@ -402,6 +403,10 @@ class CpuBackend:
         K.softmax_cross_entropy(dlogits, row_loss, np.ascontiguousarray(logits),
                                 np.ascontiguousarray(labels, dtype=np.int64))
         return float(row_loss.sum()), dlogits
+
+    # -- one image, eval: fused channels-last forward (cpu_plan.py) for the deep net's shape
+    def single_image_plan(self, arch):
+        return cpu_plan.SingleImagePlan.build(arch)
 
     # -- optimizers (in place, flat views of contiguous arrays)
     def adam_update(self, p, g, m, v, lr, beta1, beta2, eps, weight_decay, t):

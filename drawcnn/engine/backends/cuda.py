@@ -240,5 +240,8 @@ class CudaBackend:
         self._launch(self.K.sgd_update, p.size, p.reshape(-1), self.asarray(g).reshape(-1),
                      vel.reshape(-1), _f32(lr), _f32(momentum), _f32(weight_decay))
 
+    def single_image_plan(self, arch):
+        return None  # one image runs layer by layer on the device
+
     def __repr__(self) -> str:
         return f"<CudaBackend on {self.device_name}>"
