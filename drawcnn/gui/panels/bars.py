@@ -1,10 +1,11 @@
 """The probability bar chart: a pyqtgraph plot of ten bars in [0, 1] with their values.
 
 Cheap per mouse move (a BarGraphItem rebuilt its QPicture on every ``setOpts`` and the plot
-cost ~1.3 ms a move): the ranges, ticks, grid and titles are set once (no auto-range, no
-mouse), the axes are redrawn from pixmaps, and the bars and their value texts are ONE item
-(:class:`Bars`) with a fixed bounding rectangle, painted from its ten heights, colours and
-texts laid out once per text (QStaticText): an update is new numbers and one ``update()``.
+cost ~1.3 ms a move): the ranges, ticks and titles are set once (no auto-range, no mouse),
+the axes are redrawn from pixmaps, and the bars, their value texts and the grid are ONE item
+(:class:`Bars`) with a fixed bounding rectangle, painted from ten heights, colours and texts
+laid out once per text (QStaticText). An update is new numbers and a repaint request for the
+item's area that joins the window's next repaint (:meth:`Bars.repaint_now`).
 """
 
 from __future__ import annotations
@@ -120,7 +121,8 @@ class Bars(pg.GraphicsObject):
 
 class BarChart(pg.PlotWidget):
     """Ten probability bars with their values: ``set_bars(heights, colours)``,
-    ``set_texts(texts)``; ``apply_theme(background, foreground)`` restyles it."""
+    ``set_texts(texts)``; ``set_colors(background, foreground)`` restyles it (the panel
+    calls it from its ``apply_theme``)."""
 
     def __init__(self, x_label: str = "digit", y_label: str = "probability",
                  background: QColor | None = None, foreground: QColor | None = None,
@@ -163,7 +165,7 @@ class BarChart(pg.PlotWidget):
     def set_texts(self, texts) -> None:
         self.bars.set_texts(texts)
 
-    def apply_theme(self, background, foreground) -> None:
+    def set_colors(self, background, foreground) -> None:
         theme.style_plot(self, background, foreground)
         self.bars.set_color(foreground)
 

@@ -175,8 +175,8 @@ class ProbabilitiesPanel(QWidget):
 
     def apply_theme(self, background: QColor, foreground: QColor) -> None:
         self._colors = (QColor(background), QColor(foreground))
-        if hasattr(self.chart, "apply_theme"):
-            self.chart.apply_theme(background, foreground)
+        if hasattr(self.chart, "bars"):  # else the placeholder
+            self.chart.set_colors(background, foreground)
         else:
             self._paint_placeholder()
 
