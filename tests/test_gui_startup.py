@@ -82,7 +82,17 @@ def test_staged_window_predicts_before_the_other_panels_exist(qtbot, tmp_path, m
     assert not w.finished and not hasattr(w, "feature_maps")
     np.testing.assert_allclose(w.probabilities.probabilities, r.probabilities)
     np.testing.assert_array_equal(w.input_view.current["centred"], r.steps["centred"])
+    place = w.probabilities.chart.geometry()  # the bars' place, kept until pyqtgraph comes
+    assert not hasattr(w.probabilities.chart, "bars")
     w.finish()
+    chart = w.probabilities.chart  # the bars arrive showing the drawing already read
+    np.testing.assert_allclose(chart.bars.heights, r.probabilities, atol=1e-6)
+    assert chart.bars.texts == w.probabilities.value_texts() and any(chart.bars.texts)
+    qtbot.wait(20)
+    assert chart.geometry() == place
+    panel = w.probabilities  # nothing left over the digit and its caption
+    for label in (panel.digit, panel.caption):
+        assert panel.childAt(label.geometry().center()) is label
     assert w.finished and w.docks["feature_maps"].widget() is w.feature_maps
     rgba, _, _ = prepare(dict(r.activations)["conv1"][0])
     np.testing.assert_array_equal(w.feature_maps._items["conv1"].mosaic, rgba)

@@ -149,6 +149,7 @@ class MainWindow(QMainWindow):
         from .app import configure_pyqtgraph
 
         configure_pyqtgraph()
+        self.probabilities.add_chart()  # the bars: pyqtgraph, in the place kept for them
         from .explain_docks import add_explain_docks
         from .panels.edge_filters import EdgeFiltersPanel
         from .panels.feature_maps import FeatureMapsPanel
