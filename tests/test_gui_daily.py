@@ -120,7 +120,8 @@ def test_not_a_digit_shows_the_closest_greyed(qtbot, window):
     window.controller.reading_changed.emit(Reading(None, probs, img, "not a digit"))
     assert p.digit.text() == "3" and "not a digit" in p.caption.text()
     assert "color" in p.digit.styleSheet()  # greyed
-    colours = p.bar_colours()  # the closest bar is dark grey, not the answer's red
+    colours = p.chart.bars.colours  # the closest bar is dark grey, not the answer's red
+    assert colours == p.bar_colours()
     assert colours[3] == p._declined and p._top not in colours
     window.controller.reading_changed.emit(Reading(None, np.zeros(10), None, "nothing drawn"))
     assert p.digit.text() == "–" and p.caption.text() == "Nothing drawn"

@@ -139,8 +139,16 @@ def test_logit_strip_and_probability_values(qtbot, window):
     k = int(np.argmax(p))
     assert texts[k] == f"{p[k]:.0%}"
     assert all(t == "" for t, q in zip(texts, p, strict=True) if q < 0.001)
-    chart = window.probabilities.chart
-    assert (chart.x_label, chart.y_label) == ("digit", "probability")
+    chart = window.probabilities.chart  # what the pyqtgraph plot shows
+    assert chart.bars.texts == texts
+    assert (chart.getAxis("bottom").labelText, chart.getAxis("left").labelText) == (
+        "digit", "probability")
+    assert [t for _, t in chart.getAxis("bottom")._tickLevels[0]] == [str(d) for d in range(10)]
+    np.testing.assert_allclose(chart.bars.heights, p, atol=1e-6)
+    full = chart.bar_pixels(k).height() / p[k]  # on screen: heights in proportion
+    for d in range(10):
+        assert abs(chart.bar_pixels(d).height() - p[d] * full) <= 1.5, d
+    assert chart.bars.colours[k] == window.probabilities._top
 
 
 def test_edge_filter_tiles_are_captioned(window):
@@ -192,7 +200,10 @@ def test_training_plots_follow_the_theme(qtbot, window):
     title = curves.loss_plot.getPlotItem().titleLabel
     assert QColor(title.opts["color"]) == theme.plot_foreground(False)
     window.set_theme("dark")
-    assert window.probabilities.chart.background == dark_bg
+    chart = window.probabilities.chart
+    assert chart.backgroundBrush().color() == dark_bg
+    assert chart.getAxis("left").textPen().color() == theme.plot_foreground(True)
+    assert chart.bars.pen.color() == theme.plot_foreground(True)  # the bars' outlines
 
 
 def test_confusion_matrix_axes_are_titled(qtbot, window):

@@ -82,8 +82,53 @@ def test_staged_window_predicts_before_the_other_panels_exist(qtbot, tmp_path, m
     assert not w.finished and not hasattr(w, "feature_maps")
     np.testing.assert_allclose(w.probabilities.probabilities, r.probabilities)
     np.testing.assert_array_equal(w.input_view.current["centred"], r.steps["centred"])
+    place = w.probabilities.chart.geometry()  # the bars' place, kept until pyqtgraph comes
+    assert not hasattr(w.probabilities.chart, "bars")
     w.finish()
+    chart = w.probabilities.chart  # the bars arrive showing the drawing already read
+    np.testing.assert_allclose(chart.bars.heights, r.probabilities, atol=1e-6)
+    assert chart.bars.texts == w.probabilities.value_texts() and any(chart.bars.texts)
+    qtbot.wait(20)
+    assert chart.geometry() == place
+    panel = w.probabilities  # nothing left over the digit and its caption
+    for label in (panel.digit, panel.caption):
+        assert panel.childAt(label.geometry().center()) is label
     assert w.finished and w.docks["feature_maps"].widget() is w.feature_maps
     rgba, _, _ = prepare(dict(r.activations)["conv1"][0])
     np.testing.assert_array_equal(w.feature_maps._items["conv1"].mosaic, rgba)
     assert w.acts["undo"].isEnabled()  # the menus see the stroke drawn before they existed
+
+
+def test_a_drawing_is_read_before_the_kernels_are_warm(qtbot, tmp_path, monkeypatch):
+    """While the warm-up compiles (held here until released), the drawing is read by the
+    network's copy on the NumPy reference backend; once warm, by the network itself, and the
+    two readings agree."""
+    import threading
+
+    from drawcnn.gui.warmup import Warmup
+
+    release = threading.Event()
+    real_run = Warmup._run
+
+    def held_run(self):
+        release.wait(120)
+        real_run(self)
+
+    monkeypatch.setattr(Warmup, "_run", held_run)
+    w = create_window(temp_weights(tmp_path), settings_path=tmp_path / "s.ini", staged=True)
+    qtbot.addWidget(w)
+    w.show()
+    draw_seven(w.canvas)
+    qtbot.waitUntil(lambda: w.controller.reading is not None
+                    and w.controller.reading.model_input is not None, timeout=60_000)
+    assert not w.controller.ready and w.controller.reads
+    interim = w.controller.reading
+    assert w.probabilities.caption.text() != "warming up…"
+    release.set()
+    qtbot.waitUntil(lambda: w.controller.ready, timeout=120_000)
+    wait_update(qtbot, w)
+    warm = w.controller.reading
+    assert warm is not interim and warm.digit == interim.digit
+    np.testing.assert_allclose(warm.probabilities, interim.probabilities, atol=1e-4)
+    expected = w.controller.net.predict(interim.model_input[None, None])[0]
+    np.testing.assert_allclose(interim.probabilities, expected, atol=1e-4)

@@ -345,3 +345,33 @@ def test_panels_show_the_last_of_coalesced_moves(qtbot, window):
     np.testing.assert_array_equal(window.input_view.current["centred"], want.steps["centred"])
     rgba, _, _ = prepare(dict(want.activations)["conv1"][0])
     np.testing.assert_array_equal(window.feature_maps._items["conv1"].mosaic, rgba)
+
+
+def test_new_bars_reach_the_screen_in_one_repaint(qtbot, window):
+    """The pyqtgraph bars repaint with the rest of the window: a mouse move repaints the
+    window twice (the canvas's stroke, then the panels), not a third time when the plot's
+    scene reports its change later (it did: ~3.7 repaints a move). What lands on screen (the
+    window's backing store) is the new reading: the new top bar red, the old one shorter."""
+    from PySide6.QtCore import QPointF
+    from PySide6.QtWidgets import QApplication
+
+    from drawcnn.cli.bench_gui import measure_latency
+    from drawcnn.reading import Reading
+
+    assert measure_latency(window, moves=40, interval_ms=0)["repaints_per_move"] < 2.5
+    panel, img = window.probabilities, np.zeros((28, 28), np.float32)
+    for top, second in ((3, 7), (7, 3)):
+        probs = np.full(10, 0.01)
+        probs[top], probs[second] = 0.7, 0.22
+        window.controller.reading_changed.emit(Reading(top, probs, img, ""))
+        qtbot.wait(30)
+    shot = QApplication.primaryScreen().grabWindow(window.winId()).toImage()
+    chart = panel.chart
+
+    def colour(x, y):  # the screen's colour at a point of the plot (digit, probability)
+        at = chart.mapFromScene(chart.bars.mapToScene(QPointF(x, y)))
+        return shot.pixelColor(chart.mapTo(window, at)).name()
+
+    assert colour(7, 0.35) == colour(7, 0.1) == panel._top.name()
+    assert colour(3, 0.1) == panel._base.name()
+    assert colour(3, 0.45) == chart.backgroundBrush().color().name()  # where bar 3 reached

@@ -13,6 +13,10 @@ Panels never call the engine; they render what this object emits:
   get the reporter and call it, the window shows what it emits.
 * ``ready_changed(bool)``            the Numba kernels are compiled (warm-up finished)
 
+Until then drawings are read by a copy of the network on the NumPy reference backend (no
+compilation; ~20-60 ms a reading for the default network instead of ~1-4 ms), so the first
+drawing gets its reading at once even when Numba's cache is cold and compiling takes seconds.
+
 Updates are throttled: a change of the strokes schedules one update at most every
 ``min_interval_ms`` (leading edge: an idle controller updates on the next event-loop turn, so
 queued mouse moves coalesce). The network is a plain attribute swapped by reference, so a
@@ -66,6 +70,7 @@ class Controller(QObject):
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._on_timer)
         self._warmup: Warmup | None = None
+        self._interim = None  # the network on the NumPy reference backend, until warm
         self._failing = False  # the last update failed (and was reported)
         self.warmup_seconds: float | None = None
         self.timings: dict[str, float] = {}
@@ -82,16 +87,27 @@ class Controller(QObject):
     def net(self):
         return self._net
 
+    @property
+    def reads(self) -> bool:
+        """A drawing gets its reading now: the kernels are warm, or the interim network is
+        there."""
+        return self.ready or self._interim is not None
+
     def start_warmup(self) -> None:
-        """Compile the kernels in a background thread; the window stays responsive."""
-        self.status_changed.emit("Warming up the network (compiling kernels)…")
+        """Compile the kernels in a background thread; the window stays responsive and reads
+        drawings with the interim network meanwhile."""
+        self.status_changed.emit("Warming up the network (compiling kernels; reading with "
+                                 "the NumPy reference engine meanwhile)…")
+        self._interim = _interim_copy(self._net)
         self._warmup = Warmup(self._net, self)
         self._warmup.finished.connect(self._on_warm)
         self._warmup.failed.connect(self._on_warm_failed)
         self._warmup.start()
+        self.request_update()  # a drawing made before going live gets its reading now
 
     def _on_warm(self, seconds: float) -> None:
         self.ready = True
+        self._interim = None
         self.warmup_seconds = seconds
         self.ready_changed.emit(True)
         self.status_changed.emit(f"Ready ({self._net.arch.name}, warm-up {seconds:.2f} s)")
@@ -108,6 +124,8 @@ class Controller(QObject):
     def set_network(self, net, path: Path | None = None) -> None:
         """Swap the network in use (by reference) and refresh everything."""
         self._net = net
+        if not self.ready and self._interim is not None:
+            self._interim = _interim_copy(net)
         self.path = Path(path) if path else None
         self.weights_changed.emit(net)
         self.request_update(now=True)
@@ -163,8 +181,8 @@ class Controller(QObject):
     def _on_timer(self) -> None:
         if not self._dirty:
             return
-        if not self.ready:
-            return  # _on_warm calls request_update once the kernels are compiled
+        if not self.reads:
+            return  # start_warmup / _on_warm call request_update
         self._dirty = False
         self._last_t = time.perf_counter()
         self.update_now()
@@ -172,9 +190,10 @@ class Controller(QObject):
     def update_now(self) -> None:
         """Read the drawing (``reading.read_drawing``) and emit everything (GUI thread, ~ms)."""
         t0 = self.update_started = time.perf_counter()
-        net = self._net  # one read: a concurrent swap cannot mix two networks
+        warm = self.ready
+        net = self._net if warm else self._interim  # one read: a swap cannot mix two
         try:
-            with _one_thread():
+            with _one_thread() if warm else contextlib.nullcontext():
                 r = read_drawing(self.strokes, net, self.canvas_size, details=True)
         except Exception as exc:  # the live path's boundary; DrawCNNError or a bug
             if not self._failing:  # once, not on every mouse move until it works again
@@ -198,6 +217,11 @@ class Controller(QObject):
         t3 = time.perf_counter()
         #: Seconds per stage of the last update (the panels' work runs in the emits).
         self.timings = {"reading": t2 - t0, "panels": t3 - t2}
+
+
+def _interim_copy(net):
+    """``net`` on the NumPy reference backend: the same weights, nothing to compile."""
+    return net.copy(backend="reference")
 
 
 @contextlib.contextmanager

@@ -130,7 +130,7 @@ class MainWindow(QMainWindow):
             self.canvas.strokes_changed.disconnect(self._keep_strokes)
         self._wire_live()
         self._set_banner(self.controller.net, startup.warning)
-        if not self.controller.ready:
+        if not self.controller.reads:
             self.probabilities.set_waiting("warming up…")
         if self._load is not None:
             self.controller.ready_changed.connect(self._finish_soon)
@@ -149,6 +149,7 @@ class MainWindow(QMainWindow):
         from .app import configure_pyqtgraph
 
         configure_pyqtgraph()
+        self.probabilities.add_chart()  # the bars: pyqtgraph, in the place kept for them
         from .explain_docks import add_explain_docks
         from .panels.edge_filters import EdgeFiltersPanel
         from .panels.feature_maps import FeatureMapsPanel

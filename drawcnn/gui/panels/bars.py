@@ -1,169 +1,175 @@
-"""The probability bar chart: ten bars with their values, painted by hand on one widget.
+"""The probability bar chart: a pyqtgraph plot of ten bars in [0, 1] with their values.
 
-It replaced a pyqtgraph PlotWidget that cost ~1.3 ms per mouse move (scene bookkeeping, a
-second repaint of the window per frame, Python callbacks while painting): the axes, grid
-and titles are drawn once into a pixmap per size and theme; a frame draws that pixmap, the
-ten bars and their labels.
+Cheap per mouse move (a BarGraphItem rebuilt its QPicture on every ``setOpts`` and the plot
+cost ~1.3 ms a move): the ranges, ticks and titles are set once (no auto-range, no mouse),
+the axes are redrawn from pixmaps, and the bars, their value texts and the grid are ONE item
+(:class:`Bars`) with a fixed bounding rectangle, painted from ten heights, colours and texts
+laid out once per text (QStaticText). An update is new numbers and a repaint request for the
+item's area that joins the window's next repaint (:meth:`Bars.repaint_now`).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import (
-    QColor,
-    QFont,
-    QFontMetricsF,
-    QPainter,
-    QPen,
-    QPixmap,
-    QStaticText,
-    QTransform,
-)
-from PySide6.QtWidgets import QWidget
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtGui import QColor, QFont, QPainter, QPen, QStaticText, QTransform
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsView
+
+from .. import theme
+from .mosaic import opaque_view
 
 X_RANGE = (-0.6, 9.6)  # digit units: half a bar's room either side of 0 and 9
 Y_TOP = 1.16  # probability units: room for a value over a full bar
 Y_TICKS = ((0.0, "0"), (0.5, "50%"), (1.0, "100%"))
 BAR_WIDTH = 0.7
+BASE = QColor("#7f8fa6")  # as probabilities.BASE
 
 
-class BarChart(QWidget):
-    """``set_bars(heights, colours)`` and ``set_labels(texts)``: ten bars in [0, 1], each
-    with a short text above it; ``x_label`` / ``y_label`` name the axes."""
+class Bars(pg.GraphicsObject):
+    """Ten bars at x = 0..9 (data units) with a short text above each, in one paint call.
 
-    def __init__(self, x_label: str = "digit", y_label: str = "probability",
-                 background: QColor | None = None, foreground: QColor | None = None,
-                 parent=None):
-        super().__init__(parent)
-        self.setObjectName("probability_bars")
-        self.setAttribute(Qt.WA_OpaquePaintEvent, True)  # every pixel painted: no parent
-        self.x_label, self.y_label = x_label, y_label
-        self.background = QColor(background if background is not None else "#fcfcfa")
-        self.foreground = QColor(foreground if foreground is not None else "#282828")
+    The bounding rectangle is the plot's whole (fixed) range, so neither a new height nor a
+    new text changes the item's geometry: no scene index or view bookkeeping per update.
+    """
+
+    def __init__(self, foreground: QColor):
+        super().__init__()
         self.heights = [0.0] * 10
-        self.colours = [QColor("#7f8fa6")] * 10
+        self.colours = [QColor(BASE)] * 10
         self.texts = [""] * 10
+        self.pen = self.grid = QPen()
+        self.set_color(foreground)
         self.font = QFont()
-        self.font.setPointSizeF(9.0)
-        self.value_font = QFont()
-        self.value_font.setPointSizeF(8.0)
-        self._margin_px: tuple | None = None
-        self._texts: dict[str, tuple] = {}  # value text -> (QStaticText, width, height)
-        self._frame: QPixmap | None = None  # axes, grid, titles for (size, colours)
-        self._frame_key = None
+        self.font.setPointSizeF(8.0)
+        self._static: dict[str, tuple] = {}  # text -> (QStaticText, width, height)
+        self._rect = QRectF(X_RANGE[0], 0.0, X_RANGE[1] - X_RANGE[0], Y_TOP)
 
-    # ------------------------------------------------------------------ data
     def set_bars(self, heights, colours=None) -> None:
         self.heights = [min(max(float(h), 0.0), 1.0) for h in heights]
         if colours is not None:
             self.colours = [QColor(c) for c in colours]
-        self.update(self._plot_rect().toAlignedRect())
+        self.repaint_now()
 
-    def set_labels(self, texts) -> None:
+    def set_texts(self, texts) -> None:
         self.texts = [str(t) for t in texts]
-        self.update(self._plot_rect().toAlignedRect())
+        self.repaint_now()
 
-    def set_colors(self, background, foreground) -> None:
-        self.background, self.foreground = QColor(background), QColor(foreground)
+    def repaint_now(self) -> None:
+        """Ask the view(s) to repaint this item's area in the window's next repaint, with
+        the other panels. (``update()`` marks the item dirty in the scene, which tells the
+        view only later, from a queued call: a second repaint of the window per mouse move
+        in ``bench --gui``.) The item caches nothing, so the view's repaint paints the new
+        bars."""
+        scene = self.scene()
+        views = scene.views() if scene is not None else []
+        for view in views:
+            rect = view.mapFromScene(self.sceneBoundingRect()).boundingRect()
+            view.viewport().update(rect.adjusted(-1, -1, 1, 1))
+        if not views:
+            self.update()
+
+    def set_color(self, foreground) -> None:
+        """Outlines and the grid in the theme's foreground (the grid faint)."""
+        self.pen = QPen(QColor(foreground), 0)  # cosmetic: 1 px whatever the scale
+        faint = QColor(foreground)
+        faint.setAlphaF(0.2)
+        self.grid = QPen(faint, 0)
         self.update()
 
-    # ------------------------------------------------------------------ geometry
-    def _margins(self) -> tuple[float, float, float, float]:
-        """(left, top, right, bottom) pixels around the plot area: tick texts and titles."""
-        if self._margin_px is None:
-            fm = QFontMetricsF(self.font)
-            left = fm.height() + 6 + fm.horizontalAdvance("100%") + 8
-            self._margin_px = (left, 6.0, 8.0, 2 * fm.height() + 10)
-        return self._margin_px
-
-    def _plot_rect(self) -> QRectF:
-        left, top, right, bottom = self._margins()
-        return QRectF(left, top, max(1.0, self.width() - left - right),
-                      max(1.0, self.height() - top - bottom))
+    def bar_rect(self, i: int) -> QRectF:
+        """Bar ``i`` in data units (x: digit, y: probability)."""
+        return QRectF(i - BAR_WIDTH / 2, 0.0, BAR_WIDTH, self.heights[i])
 
     def _text(self, text: str) -> tuple[QStaticText, float, float]:
-        """A value's text laid out once (QStaticText), with its width and height."""
-        got = self._texts.get(text)
+        got = self._static.get(text)
         if got is None:
             st = QStaticText(text)
-            st.prepare(QTransform(), self.value_font)
+            st.prepare(QTransform(), self.font)
             size = st.size()
-            got = self._texts[text] = (st, size.width(), size.height())
+            got = self._static[text] = (st, size.width(), size.height())
         return got
 
-    def _to_px(self, area: QRectF, x: float, y: float) -> QPointF:
-        x0, x1 = X_RANGE
-        return QPointF(area.left() + (x - x0) / (x1 - x0) * area.width(),
-                       area.bottom() - y / Y_TOP * area.height())
+    def boundingRect(self) -> QRectF:
+        return self._rect
 
-    def bar_rect(self, i: int, area: QRectF | None = None) -> QRectF:
-        """Where bar ``i`` is drawn, in widget pixels (empty at height 0)."""
-        area = self._plot_rect() if area is None else area
-        a = self._to_px(area, i - BAR_WIDTH / 2, self.heights[i])
-        b = self._to_px(area, i + BAR_WIDTH / 2, 0.0)
-        return QRectF(a, b)
-
-    # ------------------------------------------------------------------ painting
-    def _static(self) -> QPixmap:
-        dpr = self.devicePixelRatioF()
-        key = (self.width(), self.height(), dpr, self.background.rgba(), self.foreground.rgba())
-        if self._frame is not None and self._frame_key == key:
-            return self._frame
-        pix = QPixmap(round(self.width() * dpr), round(self.height() * dpr))
-        pix.setDevicePixelRatio(dpr)
-        pix.fill(self.background)
-        p = QPainter(pix)
-        p.setRenderHint(QPainter.Antialiasing)
-        p.setFont(self.font)
-        fm = QFontMetricsF(self.font)
-        area = self._plot_rect()
-        grid = QColor(self.foreground)
-        grid.setAlphaF(0.2)
-        fg = QPen(self.foreground, 1)
-        for y, text in Y_TICKS:  # grid line, tick and its text
-            at = self._to_px(area, 0.0, y).y()
-            if y > 0:
-                p.setPen(QPen(grid, 1))
-                p.drawLine(QPointF(area.left(), at), QPointF(area.right(), at))
-            p.setPen(fg)
-            p.drawLine(QPointF(area.left() - 4, at), QPointF(area.left(), at))
-            p.drawText(QRectF(0, at - fm.height() / 2, area.left() - 7, fm.height()),
-                       Qt.AlignRight | Qt.AlignVCenter, text)
-        for i in range(10):
-            at = self._to_px(area, float(i), 0.0).x()
-            p.drawLine(QPointF(at, area.bottom()), QPointF(at, area.bottom() + 4))
-            p.drawText(QRectF(at - 10, area.bottom() + 5, 20, fm.height()), Qt.AlignCenter,
-                       str(i))
-        p.drawLine(area.bottomLeft(), area.bottomRight())
-        p.drawLine(area.bottomLeft(), area.topLeft())
-        p.drawText(QRectF(area.left(), area.bottom() + 5 + fm.height(), area.width(),
-                          fm.height() + 4), Qt.AlignCenter, self.x_label)
-        p.save()  # the y title, rotated
-        p.translate(2, area.center().y())
-        p.rotate(-90)
-        p.drawText(QRectF(-area.height() / 2, 0, area.height(), fm.height() + 2),
-                   Qt.AlignCenter, self.y_label)
-        p.restore()
-        p.end()
-        self._frame, self._frame_key = pix, key
-        return pix
-
-    def paintEvent(self, ev):
-        p = QPainter(self)
-        p.drawPixmap(0, 0, self._static())
-        area = self._plot_rect()
-        p.setClipRect(area.adjusted(0, -area.top(), 0, 0))
-        p.setPen(QPen(self.foreground, 1))  # outlines; a flat line at 0
-        bars = [self.bar_rect(i, area) for i in range(10)]
-        for r, colour in zip(bars, self.colours, strict=True):
-            if r.height() > 0.5:
+    def paint(self, p: QPainter, *_):
+        tr = p.transform()  # data -> view pixels (y flipped): the bars drawn in pixels
+        p.resetTransform()  # keep their edges on whole pixels and the texts unscaled
+        p.setRenderHint(QPainter.Antialiasing, False)
+        left, right = tr.map(QPointF(X_RANGE[0], 0.0)).x(), tr.map(QPointF(X_RANGE[1], 0.0)).x()
+        p.setPen(self.grid)  # the grid behind the bars (the left axis's grid would hide
+        for y, _ in Y_TICKS[1:]:  # its "0": its texts must then fit the plot's rectangle)
+            at = round(tr.map(QPointF(0.0, y)).y())
+            p.drawLine(QPointF(left, at), QPointF(right, at))
+        p.setPen(self.pen)
+        tops = []
+        for i, colour in enumerate(self.colours):
+            r = tr.mapRect(self.bar_rect(i)).toRect()
+            if r.height() > 0:
                 p.fillRect(r, colour)
                 p.drawRect(r)
-            else:
+            else:  # a flat line at 0
                 p.drawLine(r.bottomLeft(), r.bottomRight())
-        p.setFont(self.value_font)
-        for r, text in zip(bars, self.texts, strict=True):
+            tops.append((r.center().x(), r.top()))
+        p.setFont(self.font)
+        ceiling = tr.map(QPointF(0.0, Y_TOP)).y()  # texts stay inside the item (no clip)
+        for (x, y), text in zip(tops, self.texts, strict=True):
             if text:
                 st, w, h = self._text(text)
-                p.drawStaticText(QPointF(r.center().x() - w / 2, r.top() - h - 1), st)
-        p.end()
+                p.drawStaticText(QPointF(x - w / 2, max(y - h - 1, ceiling)), st)
+
+
+class BarChart(pg.PlotWidget):
+    """Ten probability bars with their values: ``set_bars(heights, colours)``,
+    ``set_texts(texts)``; ``set_colors(background, foreground)`` restyles it (the panel
+    calls it from its ``apply_theme``)."""
+
+    def __init__(self, x_label: str = "digit", y_label: str = "probability",
+                 background: QColor | None = None, foreground: QColor | None = None,
+                 parent=None):
+        bg, fg = theme.plot_colors()
+        bg = QColor(background if background is not None else bg)
+        fg = QColor(foreground if foreground is not None else fg)
+        super().__init__(parent, background=bg)
+        self.setObjectName("probability_bars")
+        opaque_view(self)
+        self.setAntialiasing(False)  # axis-aligned rectangles and lines: nothing to smooth
+        self.setMenuEnabled(False)
+        self.setMouseEnabled(False, False)
+        self.hideButtons()
+        item = self.getPlotItem()
+        vb = item.getViewBox()
+        vb.disableAutoRange()
+        vb.setRange(xRange=X_RANGE, yRange=(0, Y_TOP), padding=0)
+        self.getAxis("bottom").setTicks([[(i, str(i)) for i in range(10)]])
+        self.getAxis("left").setTicks([list(Y_TICKS)])
+        self.setLabel("bottom", x_label)
+        self.setLabel("left", y_label)
+        self.x_label, self.y_label = x_label, y_label
+        for name in ("left", "bottom"):  # ticks and texts: pixmaps between resizes
+            axis = self.getAxis(name)
+            axis.setStyle(tickLength=4)  # outwards, towards the texts
+            axis.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+        # Per repaint: a background fill (no cached copy to blit), no clip to the view's shape
+        # (the bars stay inside the fixed range), no call to the view box's empty paint.
+        self.setCacheMode(QGraphicsView.CacheNone)
+        vb.setFlag(QGraphicsItem.ItemClipsChildrenToShape, False)
+        vb.setFlag(QGraphicsItem.ItemHasNoContents, True)
+        self.bars = Bars(fg)
+        self.addItem(self.bars)
+        theme.style_plot(self, bg, fg)
+
+    def set_bars(self, heights, colours=None) -> None:
+        self.bars.set_bars(heights, colours)
+
+    def set_texts(self, texts) -> None:
+        self.bars.set_texts(texts)
+
+    def set_colors(self, background, foreground) -> None:
+        theme.style_plot(self, background, foreground)
+        self.bars.set_color(foreground)
+
+    def bar_pixels(self, i: int) -> QRectF:
+        """Where bar ``i`` is on screen, in this view's pixels."""
+        return self.mapFromScene(self.bars.mapToScene(self.bars.bar_rect(i))).boundingRect()
+

@@ -1,21 +1,26 @@
 """Live prediction: the top guess, large, with its confidence, and bars for all ten digits,
-each with its value. A value's text is set only when its rounded percentage changes."""
+each with its value (a pyqtgraph plot, ``bars.BarChart``). A value's text is set only when its
+rounded percentage changes.
+
+The panel itself needs no pyqtgraph: on a staged start it is live before pyqtgraph is
+imported (about a second, after the network is warm), and :meth:`add_chart` then puts the
+chart where a same-sized placeholder held its place, with the bars the panel already has."""
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from .. import theme
-from .bars import BarChart
 from .help import HelpButton
 from .visibility import on_screen
 
 #: Below this top probability the guess is shown as unsure (a scribble is not a digit).
 UNSURE = 0.6
 COLUMN_WIDTH = 110  # the big digit and its caption
+BASE = QColor("#7f8fa6")  # a bar's colour; the top one is red, or dark grey when declined
 
 
 def describe(probs: np.ndarray | None) -> tuple[str, str]:
@@ -62,13 +67,17 @@ class ProbabilitiesPanel(QWidget):
         self.caption.setFixedSize(COLUMN_WIDTH, 3 * self.caption.fontMetrics().lineSpacing() + 4)
         for label in (self.digit, self.caption):  # opaque: the dock is not repainted beneath
             label.setAutoFillBackground(True)
-        bg, fg = theme.plot_colors()
-        self.chart = BarChart("digit", "probability", bg, fg)
-        self.chart.setMinimumHeight(140)
-        self.chart.setMinimumWidth(280)
+        # The chart's place: a plain widget of its size until pyqtgraph comes (add_chart).
+        self.chart: QWidget = QWidget()
+        self.chart.setAutoFillBackground(True)
+        self._size_chart(self.chart)
+        self._colors = theme.plot_colors()
+        self._paint_placeholder()
+        self.heights = np.zeros(10)
+        self.colours = [BASE] * 10
         self._shown = [""] * 10
         self.help_button = HelpButton("probabilities")
-        self._base = QColor("#7f8fa6")
+        self._base = BASE
         self._top = QColor("#e1553d")
         self._declined = QColor("#4f5866")  # the closest digit when the network names none
         self._top_key: tuple | None = None  # (top bar, declined) of the brushes now set
@@ -83,6 +92,35 @@ class ProbabilitiesPanel(QWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top, 0)
         lay.addWidget(self.chart, 1)
+        self._layout = lay
+
+    @staticmethod
+    def _size_chart(widget: QWidget) -> None:
+        widget.setMinimumHeight(140)
+        widget.setMinimumWidth(280)
+
+    def _paint_placeholder(self) -> None:
+        pal = self.chart.palette()
+        pal.setColor(QPalette.Window, self._colors[0])
+        self.chart.setPalette(pal)
+
+    def add_chart(self) -> None:
+        """Replace the placeholder with the bar chart (once pyqtgraph is imported), showing
+        what the panel has now."""
+        from .bars import BarChart
+
+        if isinstance(self.chart, BarChart):
+            return
+        chart = BarChart("digit", "probability", *self._colors)
+        self._size_chart(chart)
+        chart.set_bars(self.heights, self.colours)
+        chart.set_texts(self._shown)
+        old, self.chart = self.chart, chart
+        self._layout.replaceWidget(old, chart)
+        old.hide()  # at once: a deferred delete waits for the event loop's next turn
+        old.setParent(None)
+        old.deleteLater()
+        chart.show()
 
     def set_waiting(self, text: str) -> None:
         self._set_texts("…", text)
@@ -108,27 +146,39 @@ class ProbabilitiesPanel(QWidget):
         self.probabilities = None if probs is None else np.asarray(probs)
         heights = np.zeros(10) if probs is None else np.asarray(probs, dtype=float)
         top = None if probs is None else int(np.argmax(heights))
+        self.heights = heights
+        chart = getattr(self.chart, "bars", None)  # None: the placeholder
         if (top, declined) != self._top_key:  # new colours only when they change
             self._top_key = (top, declined)
             colours = [self._base] * 10
             if top is not None:
                 colours[top] = self._declined if declined else self._top
-            self.chart.set_bars(heights, colours)
-        else:
-            self.chart.set_bars(heights)
+            self.colours = colours
+            if chart is not None:
+                chart.set_bars(heights, colours)
+        elif chart is not None:
+            chart.set_bars(heights)
         shown = [bar_label(float(p)) for p in heights]
         if shown != self._shown:
             self._shown = shown
-            self.chart.set_labels(shown)
+            if chart is not None:
+                chart.set_texts(shown)
 
     def value_texts(self) -> list[str]:
-        return list(self.chart.texts)
+        """The texts over the bars (the chart's own once it is there)."""
+        bars = getattr(self.chart, "bars", None)
+        return list(self._shown if bars is None else bars.texts)
 
     def bar_colours(self) -> list[QColor]:
-        return list(self.chart.colours)
+        bars = getattr(self.chart, "bars", None)
+        return list(self.colours if bars is None else bars.colours)
 
     def apply_theme(self, background: QColor, foreground: QColor) -> None:
-        self.chart.set_colors(background, foreground)
+        self._colors = (QColor(background), QColor(foreground))
+        if hasattr(self.chart, "bars"):  # else the placeholder
+            self.chart.set_colors(background, foreground)
+        else:
+            self._paint_placeholder()
 
     def set_reading(self, reading) -> None:
         """Show a ``reading.Reading``: its digit; "not a digit" with the closest one greyed
