@@ -242,3 +242,29 @@ def test_winograd_filter_gradient_matches_reference(shape, pad):
         got = np.zeros_like(W)
         WG.filter_grad_inverse(got, z)
         np.testing.assert_allclose(got, want, rtol=tol, atol=tol * 10)
+
+
+@pytest.mark.skipif(not WG.FUSED, reason="no ILP64 cblas_sgemm for the one-call kernels")
+@pytest.mark.parametrize("shape,pad,step", [((5, 8, 7, 9), 1, 2), ((3, 9, 6, 5), 0, 3),
+                                            ((4, 8, 5, 8), 2, 3)])
+def test_one_call_slice_kernels_match_reference(shape, pad, step):
+    """forward_slice and filter_grad_slice (BLAS called from inside the nogil kernel), over
+    several chunks with a short last one, against the reference."""
+    rng = np.random.default_rng(sum(shape) + pad + step)
+    c = shape[1]
+    x = rand(rng, *shape)
+    W, b = rand(rng, 6, c, 3, 3), rand(rng, 6)
+    ref, cache = REF.conv2d_forward(x, W, b, 1, pad)
+    oh, ow = ref.shape[2], ref.shape[3]
+    xp, V, M = WG.slice_scratch(c, 6, oh, ow, step)
+    rows = np.empty((2, xp.shape[3] - 2), np.float32)
+    out = np.full(ref.shape, np.nan, np.float32)
+    WG.forward_slice(out, x, WG.transform_filters(W), b, pad, xp, V, M, rows, step)
+    np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-3)
+    dout = rand(rng, *ref.shape)
+    _, want, _ = REF.conv2d_backward(dout, cache, W, 1, pad)
+    z = np.zeros((16, 6, c), np.float32)
+    WG.filter_grad_slice(z, x, dout, pad, xp, V, M, step)
+    got = np.zeros_like(W)
+    WG.filter_grad_inverse(got, z)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-3)

@@ -135,10 +135,17 @@ class CpuBackend:
         n, c = x.shape[0], x.shape[1]
         step = self._winograd_chunk(c, U.shape[1], out.shape[2], out.shape[3], x.itemsize)
 
-        def part(lo, hi):
-            for s in range(lo, hi, step):
-                e = min(hi, s + step)
-                WG.winograd_forward(out[s:e], x[s:e], U, b, pad)
+        if WG.FUSED and x.dtype == np.float32:
+            def part(lo, hi):  # one nogil call per slice (cpu_winograd.py, forward_slice)
+                m = min(step, hi - lo)
+                xp, V, M = WG.slice_scratch(c, U.shape[1], out.shape[2], out.shape[3], m)
+                rows = S.workspace("wino_rows", (2, xp.shape[3] - 2), x.dtype)
+                WG.forward_slice(out[lo:hi], x[lo:hi], U, b, pad, xp, V, M, rows, m)
+        else:
+            def part(lo, hi):
+                for s in range(lo, hi, step):
+                    e = min(hi, s + step)
+                    WG.winograd_forward(out[s:e], x[s:e], U, b, pad)
 
         self._parallel_over_batch(n, out.size * c * 9, part)
         return out
@@ -236,6 +243,12 @@ class CpuBackend:
             z = np.zeros((16, f, c), dtype=dout.dtype)
             db = np.empty(f, dtype=dout.dtype)
             C.channel_sum(db, dout[lo:hi].reshape(hi - lo, f, -1))
+            if WG.FUSED and x.dtype == np.float32:  # one nogil call for the slice
+                m = min(step, hi - lo)
+                xp, V, D = WG.slice_scratch(c, f, dout.shape[2], dout.shape[3], m)
+                WG.filter_grad_slice(z, x[lo:hi], dout[lo:hi], pad, xp, V, D, m)
+                partial[lo] = (z, db)
+                return
             for s in range(lo, hi, step):
                 e = min(hi, s + step)
                 WG.winograd_filter_grad(z, x[s:e], dout[s:e], pad)

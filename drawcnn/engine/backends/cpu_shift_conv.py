@@ -65,6 +65,15 @@ def _load_gemm():
 _GEMM = _load_gemm()
 
 
+def sgemm64_address() -> int | None:
+    """Address of the ILP64 ``cblas_sgemm`` (64-bit M, N, K and leading dimensions: NumPy 2's
+    scipy-openblas64), or None: cpu_winograd.py calls it from inside its Numba kernels."""
+    fn = _GEMM.get(np.dtype(np.float32))
+    if fn is None or fn.argtypes[3] is not ctypes.c_int64:
+        return None
+    return ctypes.cast(fn, ctypes.c_void_p).value
+
+
 def gemm_available(dtype) -> bool:
     return np.dtype(dtype) in _GEMM
 

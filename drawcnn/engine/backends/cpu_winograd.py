@@ -26,7 +26,7 @@ import numpy as np
 
 from .cpu_im2col_s1 import pad_images
 from .cpu_kernels import serial_kernel
-from .cpu_shift_conv import gemm, workspace
+from .cpu_shift_conv import gemm, sgemm64_address, workspace
 
 
 def tiles(out_h: int, out_w: int) -> tuple[int, int]:
@@ -300,3 +300,84 @@ def winograd_filter_grad(Z, x, dout, pad) -> None:
         gemm(False, True, n_f, n_ch, cols, dptr + e * n_f * cols * item, cols,
              vptr + e * n_ch * cols * item, cols, 1.0, zptr + e * n_f * n_ch * item, n_ch,
              x.dtype)
+
+
+# --------------------------------------------------------------------------- one call per slice
+# With the GEMMs called from Python (ctypes, above), a worker thread took and released the GIL
+# some 25 times per image (16 GEMM calls, the transforms, the workspaces): ~60 µs of Python
+# per image that two threads could only run in turn, plus a futex hand-off each time. At two
+# threads the deep net's conv2 forward ran 22 ms against 23 ms at one (35 ms of CPU time).
+# Here one nogil kernel runs a whole slice of the batch, BLAS included: OpenBLAS's ILP64
+# ``cblas_sgemm`` is registered with LLVM under _SGEMM (an external symbol, so the kernels
+# stay cacheable) and called with raw pointers. Only float32 with ILP64 BLAS; cpu.py keeps
+# the Python loop above for the rest (float64 gradient checks, a 32-bit-int BLAS).
+
+_SGEMM = "drawcnn_cblas_sgemm64"
+_ADDRESS = sgemm64_address()
+FUSED = _ADDRESS is not None
+if FUSED:
+    import llvmlite.binding as _ll
+
+    _ll.add_symbol(_SGEMM, _ADDRESS)
+
+from numba import types as _nt  # noqa: E402
+
+# (order, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc); pointers as intp
+_sgemm = _nt.ExternalFunction(_SGEMM, _nt.void(
+    _nt.int32, _nt.int32, _nt.int32, _nt.int64, _nt.int64, _nt.int64, _nt.float32, _nt.intp,
+    _nt.int64, _nt.intp, _nt.int64, _nt.float32, _nt.intp, _nt.int64))
+
+
+@serial_kernel
+def forward_slice(out, x, U, b, pad, xp, V, M, rows, step):
+    """winograd_forward over a slice of the batch, ``step`` images at a time, in one call:
+    xp (step, C, 2*th+2, 2*tw+2), V (16, C, step*tiles), M (16, F, step*tiles) scratch."""
+    n, n_ch = x.shape[0], x.shape[1]
+    n_f = U.shape[1]
+    th = (out.shape[2] + 1) // 2
+    tw = (out.shape[3] + 1) // 2
+    ld = V.shape[2]
+    uptr, vptr, mptr = U.ctypes.data, V.ctypes.data, M.ctypes.data
+    ustride = U.strides[0]
+    for s in range(0, n, step):
+        e = min(n, s + step)
+        cols = (e - s) * th * tw
+        xs = xp[: e - s]
+        pad_images(xs, x[s:e], pad)
+        input_transform(V, xs, th, tw)
+        for k in range(16):
+            _sgemm(101, 111, 111, n_f, cols, n_ch, 1.0, uptr + k * ustride, n_ch,
+                   vptr + k * n_ch * ld * 4, ld, 0.0, mptr + k * n_f * ld * 4, ld)
+        output_transform(out[s:e], M, b, rows, th, tw)
+
+
+@serial_kernel
+def filter_grad_slice(Z, x, dout, pad, xp, V, D, step):
+    """winograd_filter_grad over a slice, ``step`` images at a time, in one call; scratch as
+    in forward_slice (D like M)."""
+    n, n_ch = x.shape[0], x.shape[1]
+    n_f = dout.shape[1]
+    th = (dout.shape[2] + 1) // 2
+    tw = (dout.shape[3] + 1) // 2
+    ld = V.shape[2]
+    zptr, vptr, dptr = Z.ctypes.data, V.ctypes.data, D.ctypes.data
+    for s in range(0, n, step):
+        e = min(n, s + step)
+        cols = (e - s) * th * tw
+        xs = xp[: e - s]
+        pad_images(xs, x[s:e], pad)
+        input_transform(V, xs, th, tw)
+        grad_transform(D, dout[s:e], th, tw)
+        for k in range(16):
+            # Z[k] (F, C) += D[k] (F, T) @ V[k]^T (T, C)
+            _sgemm(101, 111, 112, n_f, n_ch, cols, 1.0, dptr + k * n_f * ld * 4, ld,
+                   vptr + k * n_ch * ld * 4, ld, 1.0, zptr + k * n_f * n_ch * 4, n_ch)
+
+
+def slice_scratch(n_ch, n_f, out_h, out_w, step):
+    """This thread's scratch for forward_slice / filter_grad_slice (workspaces)."""
+    th, tw = tiles(out_h, out_w)
+    xp = workspace("wino_x", (step, n_ch, 2 * th + 2, 2 * tw + 2), np.float32)
+    V = workspace("wino_v", (16, n_ch, step * th * tw), np.float32)
+    M = workspace("wino_m", (16, n_f, step * th * tw), np.float32)
+    return xp, V, M
