@@ -244,7 +244,7 @@ def test_winograd_filter_gradient_matches_reference(shape, pad):
         np.testing.assert_allclose(got, want, rtol=tol, atol=tol * 10)
 
 
-@pytest.mark.skipif(not WG.FUSED, reason="no ILP64 cblas_sgemm for the one-call kernels")
+@pytest.mark.skipif(not S.FUSED, reason="no ILP64 cblas_sgemm for the one-call kernels")
 @pytest.mark.parametrize("shape,pad,step", [((5, 8, 7, 9), 1, 2), ((3, 9, 6, 5), 0, 3),
                                             ((4, 8, 5, 8), 2, 3)])
 def test_one_call_slice_kernels_match_reference(shape, pad, step):
@@ -268,3 +268,32 @@ def test_one_call_slice_kernels_match_reference(shape, pad, step):
     got = np.zeros_like(W)
     WG.filter_grad_inverse(got, z)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.skipif(not S.FUSED, reason="no ILP64 cblas_sgemm for the one-call kernels")
+@pytest.mark.parametrize("case", [(7, 1, 12, 11, 6, 5, 2),  # few filters: the grid layout
+                                  (9, 6, 10, 9, 16, 5, 0),  # LeNet's conv2 shape, smaller
+                                  (5, 3, 8, 8, 12, 3, 1)])
+def test_im2col_one_call_path_matches_reference(case):
+    """The im2col path as one kernel call per slice (cpu_im2col_fused.py), with chunks of 2
+    images (a short last one), ReLU fused, with and without dx."""
+    from drawcnn.engine.backends.cpu import CpuBackend
+
+    small = CpuBackend()
+    n, c, h, w, f, k, pad = case
+    small.CHUNK_BYTES = 2 * c * k * k * (h + 2 * pad) * (w + 2 * pad) * 4
+    assert small._fused_im2col(np.zeros((1, c, 1, 1), np.float32),
+                               np.zeros((f, c, k, k), np.float32), 1)
+    rng = np.random.default_rng(sum(case))
+    x, W, b = rand(rng, n, c, h, w), rand(rng, f, c, k, k), rand(rng, f)
+    out, cache = small.conv2d_forward(x, W, b, 1, pad, relu=True)
+    ref, rcache = REF.conv2d_forward(x, W, b, 1, pad)
+    np.testing.assert_allclose(out, np.maximum(ref, 0), rtol=1e-4, atol=1e-3)
+    dout = rand(rng, *out.shape)
+    want = REF.conv2d_backward(dout * (out > 0), rcache, W, 1, pad)
+    for got, exp in zip(small.conv2d_backward(dout, cache, W, 1, pad, relu_out=out), want):
+        np.testing.assert_allclose(got, exp, rtol=1e-4, atol=1e-2)
+    none, dW, db = small.conv2d_backward(dout, cache, W, 1, pad, need_dx=False, relu_out=out)
+    assert none is None
+    np.testing.assert_allclose(dW, want[1], rtol=1e-4, atol=1e-2)
+    np.testing.assert_allclose(db, want[2], rtol=1e-4, atol=1e-2)

@@ -9,7 +9,9 @@ products are one large GEMM per chunk; chunks are cache-sized and backward rebui
 columns instead of storing them (few filters: the grid layout, cpu_im2col_s1.py). The bias
 and a fused ReLU are applied as the GEMM result is unpacked, and the ReLU's backward as
 dY is packed (Network.forward pairs each conv with its ReLU). All split the batch over
-WORKERS threads; scratch buffers
+WORKERS threads; in float32 (with NumPy 2's ILP64 OpenBLAS) a thread's whole slice is one
+nogil kernel call, BLAS included (cpu_im2col_fused.py, cpu_winograd.forward_slice): with a
+Python loop per chunk the two threads spent their time handing the GIL over. Scratch buffers
 are per-thread workspaces. Other ops touching fewer than PAR_WORK elements run their serial
 twins (waking threads costs more than that much work); bigger ones run the serial twin on
 slices over the same threads (cpu_threads.py).
@@ -21,6 +23,7 @@ import numpy as np
 
 from ..shapes import conv_out_size, pool_out_size
 from . import cpu_conv_kernels as C
+from . import cpu_im2col_fused as IF
 from . import cpu_im2col_s1 as I
 from . import cpu_kernels as K
 from . import cpu_plan
@@ -65,6 +68,17 @@ def _even_chunks(lo, hi, step):
     elsewhere in the batch (occlusion's blank patches then moved the probability)."""
     k = -(-(hi - lo) // step)
     return [(lo + i * (hi - lo) // k, lo + (i + 1) * (hi - lo) // k) for i in range(k)]
+
+
+def _bounds(lo, hi, step):
+    """_even_chunks(lo, hi, step) as the int64 array of chunk starts plus ``hi``."""
+    return np.array([s for s, _ in _even_chunks(lo, hi, step)] + [hi], dtype=np.int64)
+
+
+def _padded(x, m, pad):
+    """This thread's scratch for ``m`` zero-padded images of x."""
+    return S.workspace("padded", (m, x.shape[1], x.shape[2] + 2 * pad, x.shape[3] + 2 * pad),
+                       x.dtype)
 
 
 class CpuBackend:
@@ -135,7 +149,7 @@ class CpuBackend:
         n, c = x.shape[0], x.shape[1]
         step = self._winograd_chunk(c, U.shape[1], out.shape[2], out.shape[3], x.itemsize)
 
-        if WG.FUSED and x.dtype == np.float32:
+        if S.FUSED and x.dtype == np.float32:
             def part(lo, hi):  # one nogil call per slice (cpu_winograd.py, forward_slice)
                 m = min(step, hi - lo)
                 xp, V, M = WG.slice_scratch(c, U.shape[1], out.shape[2], out.shape[3], m)
@@ -167,6 +181,18 @@ class CpuBackend:
         out = np.empty((n, f, oh, ow), dtype=x.dtype)
         w2 = W.reshape(f, ckk)
         step = self._chunk(c, kh, kw, p)
+        if self._fused_im2col(x, W, stride):  # one nogil call per slice
+            w2 = np.ascontiguousarray(w2)
+
+            def part(lo, hi):
+                m = min(step, hi - lo)
+                IF.forward_slice(out, x, w2, b, relu, kh, kw, pad, grid, p, rstride,
+                                 _bounds(lo, hi, step), _padded(x, m, pad),
+                                 S.workspace("cols", (ckk * m * p,), x.dtype),
+                                 S.workspace("y", (f * m * p,), x.dtype))
+
+            self._parallel_over_batch(n, n * ckk * p, part)
+            return out, x
 
         def part(lo, hi):
             m = min(step, hi - lo)
@@ -243,7 +269,7 @@ class CpuBackend:
             z = np.zeros((16, f, c), dtype=dout.dtype)
             db = np.empty(f, dtype=dout.dtype)
             C.channel_sum(db, dout[lo:hi].reshape(hi - lo, f, -1))
-            if WG.FUSED and x.dtype == np.float32:  # one nogil call for the slice
+            if S.FUSED and x.dtype == np.float32:  # one nogil call for the slice
                 m = min(step, hi - lo)
                 xp, V, D = WG.slice_scratch(c, f, dout.shape[2], dout.shape[3], m)
                 WG.filter_grad_slice(z, x[lo:hi], dout[lo:hi], pad, xp, V, D, m)
@@ -289,10 +315,48 @@ class CpuBackend:
         dx = np.empty(x.shape, dtype=dout.dtype) if need_dx else None
         step = self._chunk(c, kh, kw, p)
         partial_dW, partial_db = {}, {}  # keyed by slice start: a fixed summation order
+        if self._fused_im2col(x, W, stride):  # one nogil call per slice
+            w2 = np.ascontiguousarray(w2)
+            dxa = dx if need_dx else np.empty((1, 1, 1, 1), dtype=x.dtype)
+
+            def part(lo, hi):
+                m = min(step, hi - lo)
+                dWt = np.zeros((ckk, f), dtype=dout.dtype)
+                db = np.zeros(f, dtype=np.float64)
+                IF.backward_slice(
+                    dxa, dWt, db, x, d3, r3, masked, w2, kh, kw, pad, grid, p, rstride,
+                    _bounds(lo, hi, step), _padded(x, m, pad),
+                    S.workspace("cols", (ckk * m * p,), x.dtype),
+                    S.workspace("y", (f * m * p,), x.dtype),
+                    S.workspace("dcols", (ckk * m * p if need_dx else 1,), x.dtype),
+                    _padded_plane(x, pad), need_dx)
+                partial_dW[lo] = dWt
+                partial_db[lo] = db
+        else:
+            part = self._im2col_backward_part(
+                x, d3, r3, masked, w2, dx, need_dx, kh, kw, stride, pad, p, rstride, grid,
+                step, partial_dW, partial_db)
+
+        self._parallel_over_batch(n, n * ckk * p, part)
+        dWt = sum(partial_dW[k] for k in sorted(partial_dW))
+        db = sum(partial_db[k] for k in sorted(partial_db)).astype(dout.dtype)
+        return dx, np.ascontiguousarray(dWt.T).reshape(W.shape), db
+
+    @staticmethod
+    def _fused_im2col(x, W, stride):
+        return stride == 1 and S.FUSED and x.dtype == W.dtype == np.float32
+
+    @staticmethod
+    def _im2col_backward_part(x, d3, r3, masked, w2, dx, need_dx, kh, kw, stride, pad, p,
+                              rstride, grid, step, partial_dW, partial_db):
+        """part(lo, hi) of the im2col backward, chunk by chunk from Python (float64, a
+        stride, a BLAS sgemm_k cannot call)."""
+        ckk, f = w2.shape[1], w2.shape[0]
+        dtype = d3.dtype
 
         def part(lo, hi):
             m = min(step, hi - lo)
-            dWt = np.zeros((ckk, f), dtype=dout.dtype)  # dW transposed: see the GEMM below
+            dWt = np.zeros((ckk, f), dtype=dtype)  # dW transposed: see the GEMM below
             db = np.zeros(f, dtype=np.float64)
             cols = S.workspace("cols", (ckk * m * p,), x.dtype)
             dy = S.workspace("y", (f * m * p,), x.dtype)
@@ -313,10 +377,7 @@ class CpuBackend:
             partial_dW[lo] = dWt
             partial_db[lo] = db
 
-        self._parallel_over_batch(n, n * ckk * p, part)
-        dWt = sum(partial_dW[k] for k in sorted(partial_dW))
-        db = sum(partial_db[k] for k in sorted(partial_db)).astype(dout.dtype)
-        return dx, np.ascontiguousarray(dWt.T).reshape(W.shape), db
+        return part
 
     def _parallel_over_batch(self, n, work, part):
         """Run part(lo, hi) over slices of the batch on the worker threads (or inline)."""

@@ -30,6 +30,7 @@ import math
 import threading
 
 import numpy as np
+from numba import types as _nt
 
 from ..blas import openblas_libraries
 from .cpu_kernels import serial_kernel
@@ -72,6 +73,26 @@ def sgemm64_address() -> int | None:
     if fn is None or fn.argtypes[3] is not ctypes.c_int64:
         return None
     return ctypes.cast(fn, ctypes.c_void_p).value
+
+
+# The same sgemm callable from inside a nogil Numba kernel, so a worker thread runs a whole
+# slice of the batch (transforms and GEMMs) in one call and never waits for the GIL between
+# them (cpu_winograd.py, cpu_im2col_fused.py). It is registered with LLVM as an external
+# symbol rather than called through a ctypes pointer, whose address would be baked into the
+# code and keep Numba from caching it. Signature: (order, transA, transB, M, N, K, alpha,
+# A, lda, B, ldb, beta, C, ldc), pointers as intp (arr.ctypes.data).
+_SGEMM_SYMBOL = "drawcnn_cblas_sgemm64"
+_SGEMM_ADDRESS = sgemm64_address()
+#: True when sgemm_k can be called (float32, ILP64 OpenBLAS: NumPy 2's wheels)
+FUSED = _SGEMM_ADDRESS is not None
+if FUSED:
+    import llvmlite.binding as _llvm
+
+    _llvm.add_symbol(_SGEMM_SYMBOL, _SGEMM_ADDRESS)
+
+sgemm_k = _nt.ExternalFunction(_SGEMM_SYMBOL, _nt.void(
+    _nt.int32, _nt.int32, _nt.int32, _nt.int64, _nt.int64, _nt.int64, _nt.float32, _nt.intp,
+    _nt.int64, _nt.intp, _nt.int64, _nt.float32, _nt.intp, _nt.int64))
 
 
 def gemm_available(dtype) -> bool:

@@ -26,7 +26,8 @@ import numpy as np
 
 from .cpu_im2col_s1 import pad_images
 from .cpu_kernels import serial_kernel
-from .cpu_shift_conv import gemm, sgemm64_address, workspace
+from .cpu_shift_conv import gemm, workspace
+from .cpu_shift_conv import sgemm_k as _sgemm
 
 
 def tiles(out_h: int, out_w: int) -> tuple[int, int]:
@@ -307,25 +308,12 @@ def winograd_filter_grad(Z, x, dout, pad) -> None:
 # some 25 times per image (16 GEMM calls, the transforms, the workspaces): ~60 µs of Python
 # per image that two threads could only run in turn, plus a futex hand-off each time. At two
 # threads the deep net's conv2 forward ran 22 ms against 23 ms at one (35 ms of CPU time).
-# Here one nogil kernel runs a whole slice of the batch, BLAS included: OpenBLAS's ILP64
-# ``cblas_sgemm`` is registered with LLVM under _SGEMM (an external symbol, so the kernels
-# stay cacheable) and called with raw pointers. Only float32 with ILP64 BLAS; cpu.py keeps
-# the Python loop above for the rest (float64 gradient checks, a 32-bit-int BLAS).
+# Here one nogil kernel runs a whole slice of the batch, BLAS included (cpu_shift_conv.py,
+# sgemm_k: OpenBLAS's ILP64 ``cblas_sgemm`` as an external symbol, so the kernels stay
+# cacheable). Only float32 with ILP64 BLAS (FUSED); cpu.py keeps the Python loop above for
+# the rest (float64 gradient checks, a 32-bit-int BLAS).
 
-_SGEMM = "drawcnn_cblas_sgemm64"
-_ADDRESS = sgemm64_address()
-FUSED = _ADDRESS is not None
-if FUSED:
-    import llvmlite.binding as _ll
-
-    _ll.add_symbol(_SGEMM, _ADDRESS)
-
-from numba import types as _nt  # noqa: E402
-
-# (order, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc); pointers as intp
-_sgemm = _nt.ExternalFunction(_SGEMM, _nt.void(
-    _nt.int32, _nt.int32, _nt.int32, _nt.int64, _nt.int64, _nt.int64, _nt.float32, _nt.intp,
-    _nt.int64, _nt.intp, _nt.int64, _nt.float32, _nt.intp, _nt.int64))
+# (the ILP64 sgemm as seen from a kernel: cpu_shift_conv.py, sgemm_k)
 
 
 @serial_kernel
