@@ -158,9 +158,10 @@ def test_two_threads_convolve_at_once():
 def test_big_elementwise_ops_split_or_prange_agree_with_reference(monkeypatch, use_prange):
     """Big ops run as serial kernels on batch slices over the worker threads (default) or as
     prange kernels (USE_PRANGE); both give the reference's results."""
-    from drawcnn.engine.backends import cpu_threads
+    from drawcnn.engine.backends import cpu, cpu_threads
 
     monkeypatch.setattr(cpu_threads, "USE_PRANGE", use_prange)
+    monkeypatch.setattr(cpu, "PAR_WORK", 1 << 12)  # the split path for this small batch
     rng = np.random.default_rng(8)
     x = rand(rng, 9, 8, 30, 30)  # > PAR_WORK elements
     np.testing.assert_array_equal(CPU.relu_forward(x), REF.relu_forward(x))

@@ -30,7 +30,7 @@ from . import cpu_plan
 from . import cpu_pool2 as P2
 from . import cpu_shift_conv as S
 from . import cpu_winograd as WG
-from .cpu_threads import PAR_WORK, SERIAL_PARAM_SIZE, WORKERS, in_parts, run_op
+from .cpu_threads import CONV_PAR_WORK, PAR_WORK, SERIAL_PARAM_SIZE, WORKERS, in_parts, run_op
 
 
 def _padded_plane(x, pad):
@@ -381,7 +381,7 @@ class CpuBackend:
 
     def _parallel_over_batch(self, n, work, part):
         """Run part(lo, hi) over slices of the batch on the worker threads (or inline)."""
-        in_parts(n, min(WORKERS, n) if work >= PAR_WORK * 4 else 1, part)
+        in_parts(n, min(WORKERS, n) if work >= CONV_PAR_WORK else 1, part)
 
     # -- activations
     def relu_forward(self, x):

@@ -34,8 +34,14 @@ def _split(n: int, parts: int) -> list[tuple[int, int]]:
     bounds = np.linspace(0, n, parts + 1).astype(int)
     return [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
-PAR_WORK = 1 << 16  # kernels touching fewer elements than this run serially
-SERIAL_PARAM_SIZE = 1 << 15  # parameter arrays smaller than this update serially
+# Handing a slice to the pool thread and getting it back costs ~130 µs on the 2-core VM (the
+# idle vCPU has to be woken; measured with in_parts on empty parts), so memory-bound
+# element-wise ops split only when that is well under their serial time: LeNet's first
+# max-pool (470k elements) took 90 µs serially and 187 µs split, the deep net's 2.5M-element
+# ReLU/pool about the same either way. (Was 1 << 16 and 1 << 15.)
+PAR_WORK = 1 << 20  # element-wise kernels touching fewer elements than this run serially
+SERIAL_PARAM_SIZE = 1 << 18  # parameter arrays smaller than this update serially
+CONV_PAR_WORK = 1 << 18  # convolutions (cpu.py) split above this many multiply-adds / k*k
 
 
 #: Launch Numba ``prange`` kernels for big element-wise ops (True), or split them over the
