@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from .engine import Adam
+from .engine import Adam, evaluate
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -259,3 +259,27 @@ def personal_tune(net, x, y, x_replay, *, copies: int = 16, epochs: int = 6, lr:
             if progress is not None:
                 progress(done / steps)
     return tuned, time.perf_counter() - t0
+
+
+def blend(base, tuned, alpha: float):
+    """base + alpha * (tuned - base), weight by weight (both from the same starting point)."""
+    pb, pt = base.get_params(), tuned.get_params()
+    net = tuned.copy()
+    net.set_params({k: pb[k] + np.float32(alpha) * (pt[k] - pb[k]) for k in pb})
+    return net
+
+
+def choose_blend(base, tuned, x_val, y_val, tol: float, log=None):
+    """The largest share of a fine-tune's change whose validation accuracy (images ``base``
+    was not trained on) stays within ``tol`` of ``base``'s: (network, share, base's accuracy,
+    {share: accuracy tried}). ``log(text)`` hears each try."""
+    ref = evaluate(base, x_val, y_val).accuracy
+    tried = {}
+    for alpha in (1.0, 0.8, 0.65, 0.5, 0.4, 0.3):
+        net = blend(base, tuned, alpha) if alpha < 1 else tuned
+        tried[alpha] = evaluate(net, x_val, y_val).accuracy
+        if log is not None:
+            log(f"  blend {alpha:.2f}: MNIST validation {tried[alpha]:.4f} (shipped {ref:.4f})")
+        if tried[alpha] >= ref - tol:
+            return net, alpha, ref, tried
+    return net, alpha, ref, tried

@@ -32,6 +32,7 @@ import numpy as np
 from drawcnn.adapt import (
     calibrate_balanced,
     calibrate_novelty,
+    choose_blend,
     combine_novelty,
     features,
     fit_gaussian,
@@ -86,29 +87,6 @@ def training_record(meta: dict, args, mnist_test: float, alpha: float, init: str
             "head_only": bool(args.head_only), "blend": alpha, "fold": args.fold,
             "test_accuracy": float(mnist_test), "test_images": 10000,
             "previous_training": meta.get("training")}
-
-
-def blend(base, tuned, alpha: float):
-    """base + alpha * (tuned - base), weight by weight (both from the same starting point)."""
-    pb, pt = base.get_params(), tuned.get_params()
-    net = tuned.copy()
-    net.set_params({k: pb[k] + np.float32(alpha) * (pt[k] - pb[k]) for k in pb})
-    return net
-
-
-def choose_blend(base, tuned, x_val, y_val, tol: float):
-    """The largest share of the fine-tune's change whose MNIST validation accuracy (images
-    the shipped network was not trained on) stays within ``tol`` of the shipped one's."""
-    ref = evaluate(base, x_val, y_val).accuracy
-    tried = {}
-    for alpha in (1.0, 0.8, 0.65, 0.5, 0.4, 0.3):
-        net = blend(base, tuned, alpha) if alpha < 1 else tuned
-        tried[alpha] = evaluate(net, x_val, y_val).accuracy
-        print(f"  blend {alpha:.2f}: MNIST validation {tried[alpha]:.4f} (shipped {ref:.4f})",
-              flush=True)
-        if tried[alpha] >= ref - tol:
-            return net, alpha, ref, tried
-    return net, alpha, ref, tried
 
 
 def outputs(net, x) -> dict:
@@ -281,7 +259,8 @@ def main(argv=None) -> int:
         print(f"trained in {train_s:.0f} s", flush=True)
         save_network(net, cache / f"{args.arch}_f{args.fold}_tuned.npz")
     if not args.eval_only:
-        net, alpha, ref, val = choose_blend(base, net, x_val, y_val, args.tol)
+        net, alpha, ref, val = choose_blend(
+            base, net, x_val, y_val, args.tol, log=lambda text: print(text, flush=True))
 
     mn = evaluate(net, mnist.x_test, mnist.y_test).accuracy
     print(f"MNIST test {mn:.4f}", flush=True)

@@ -32,6 +32,7 @@ import numpy as np
 from .. import models
 from . import cpu_kernels as K
 from . import cpu_plan_kernels as P
+from .cpu_winograd import filter_transform
 
 
 class _Conv:
@@ -127,8 +128,9 @@ class SingleImagePlan:
             if conv.direct:  # (C*9, F): the GEMM's right-hand side
                 t = np.ascontiguousarray(src.reshape(conv.f, conv.c * 9).T)
             else:
-                t = np.empty((16, conv.c, conv.f), dtype=np.float32)
-                P.filter_transform_cf(t, src)
+                u = np.empty((16, conv.f, conv.c), dtype=np.float32)
+                filter_transform(u, src)  # the batch path's transform, in its (16, F, C)
+                t = np.ascontiguousarray(u.transpose(0, 2, 1))  # (16, C, F) for the GEMMs
             self._filters[conv.name] = (src, t)
             flat = src.reshape(-1)
             P.weights_differ(flat, flat)  # compiled now (warm-up), not on the first reading

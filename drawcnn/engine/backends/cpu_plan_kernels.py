@@ -41,40 +41,6 @@ def weights_differ(a, b):
 
 
 @serial_kernel
-def filter_transform_cf(U, W):
-    """U (16, C, F) = G g G^T for every 3x3 filter g = W[f, c] (the layout the per-tile
-    GEMMs read); G as in cpu_winograd.filter_transform."""
-    n_f, n_ch = W.shape[0], W.shape[1]
-    for f in range(n_f):
-        for c in range(n_ch):
-            g00, g01, g02 = W[f, c, 0, 0], W[f, c, 0, 1], W[f, c, 0, 2]
-            g10, g11, g12 = W[f, c, 1, 0], W[f, c, 1, 1], W[f, c, 1, 2]
-            g20, g21, g22 = W[f, c, 2, 0], W[f, c, 2, 1], W[f, c, 2, 2]
-            t10 = 0.5 * (g00 + g10 + g20)
-            t11 = 0.5 * (g01 + g11 + g21)
-            t12 = 0.5 * (g02 + g12 + g22)
-            t20 = 0.5 * (g00 - g10 + g20)
-            t21 = 0.5 * (g01 - g11 + g21)
-            t22 = 0.5 * (g02 - g12 + g22)
-            U[0, c, f] = g00
-            U[1, c, f] = 0.5 * (g00 + g01 + g02)
-            U[2, c, f] = 0.5 * (g00 - g01 + g02)
-            U[3, c, f] = g02
-            U[4, c, f] = t10
-            U[5, c, f] = 0.5 * (t10 + t11 + t12)
-            U[6, c, f] = 0.5 * (t10 - t11 + t12)
-            U[7, c, f] = t12
-            U[8, c, f] = t20
-            U[9, c, f] = 0.5 * (t20 + t21 + t22)
-            U[10, c, f] = 0.5 * (t20 - t21 + t22)
-            U[11, c, f] = t22
-            U[12, c, f] = g20
-            U[13, c, f] = 0.5 * (g20 + g21 + g22)
-            U[14, c, f] = 0.5 * (g20 - g21 + g22)
-            U[15, c, f] = g22
-
-
-@serial_kernel
 def im2col_taps(cols, xp):
     """cols (H*W, C*9): row y*W+x holds the 3x3 window of every channel of the zero-padded
     image xp (C, H+2, W+2) at (y, x): the first layer as one GEMM."""
