@@ -124,6 +124,10 @@ def test_a_drawing_is_read_before_the_kernels_are_warm(qtbot, tmp_path, monkeypa
     assert not w.controller.ready and w.controller.reads
     interim = w.controller.reading
     assert w.probabilities.caption.text() != "warming up…"
+    qtbot.waitUntil(lambda: w.finished, timeout=60_000)  # the panels come after 1 s
+    w.explain.show_panel("why")
+    qtbot.wait(3000)  # time enough for it to finish, had it started (it did, before)
+    assert w.explain.why.results == 0  # its backward passes wait for the warm kernels
     release.set()
     qtbot.waitUntil(lambda: w.controller.ready, timeout=120_000)
     wait_update(qtbot, w)
@@ -132,3 +136,4 @@ def test_a_drawing_is_read_before_the_kernels_are_warm(qtbot, tmp_path, monkeypa
     np.testing.assert_allclose(warm.probabilities, interim.probabilities, atol=1e-4)
     expected = w.controller.net.predict(interim.model_input[None, None])[0]
     np.testing.assert_allclose(interim.probabilities, expected, atol=1e-4)
+    qtbot.waitUntil(lambda: w.explain.why.results > 0, timeout=60_000)  # then it explains

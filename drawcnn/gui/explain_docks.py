@@ -45,6 +45,7 @@ class ExplainHub(QObject):
         c = controller
         c.reading_changed.connect(self._on_reading)
         c.weights_changed.connect(self._on_weights)
+        c.ready_changed.connect(self._catch_up_all)
         window.feature_maps.cell_clicked.connect(self.show_cell)
         self.softmax.label_changed.connect(
             lambda d: self.why.target_box.setCurrentIndex(0 if d is None else d + 1))
@@ -103,7 +104,7 @@ class ExplainHub(QObject):
         self.docks["explain"].raise_()
         self.tabs.setCurrentWidget(self.pages[key])
 
-    def _catch_up_all(self) -> None:
+    def _catch_up_all(self, *_) -> None:
         for key in self._stale:
             if self._visible(key):
                 self._catch_up(key)
@@ -146,6 +147,8 @@ class ExplainHub(QObject):
     def _catch_up(self, key: str) -> None:
         if not self._stale.get(key) or (key == "why" and self.pen_down):
             return
+        if key == "why" and not self.controller.ready:
+            return  # stays stale: its backward passes would compile beside the warm-up
         self._stale[key] = False
         c = self.controller
         r = c.reading
