@@ -1,9 +1,11 @@
 """Explanations off the GUI thread: one job at a time per runner, the newest request wins.
 
 A job is a plain function ``fn(progress, stop_event) -> result`` (``progress(done, total)``);
-it runs in a QThread (``workers.start_worker``) and its result reaches the GUI thread as a
-queued signal. A request made while a job runs waits; a newer request replaces it (a drawing
-that changed twice needs only the last explanation).
+it runs in a daemon Python thread (as the warm-up does) and its result reaches the GUI
+thread as a queued signal. Not a QThread: a job still compiling kernels when the window
+closes (a first start, cold Numba cache) outlived the wait, and Qt aborts the process when a
+running QThread is destroyed at exit. A request made while a job runs waits; a newer
+request replaces it (a drawing that changed twice needs only the last explanation).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal, Slot
 
 from .reporting import describe_failure
-from .workers import ProgressThrottle, start_worker, yield_to_the_gui
+from .workers import ProgressThrottle, yield_to_the_gui
 
 
 class ExplainJob(QObject):
@@ -53,12 +55,15 @@ class JobRunner(QObject):
         self._tag = None
         self._pending: tuple | None = None
         self._stop = threading.Event()
+        self._closed = False
 
     @property
     def busy(self) -> bool:
         return self._job is not None
 
     def submit(self, tag, fn: Callable) -> None:
+        if self._closed:
+            return
         if self._job is not None:
             self._pending = (tag, fn)
             return
@@ -77,11 +82,12 @@ class JobRunner(QObject):
         job.finished.connect(self._on_finished)
         job.errored.connect(self._on_errored)
         self._job = job
-        self._thread = start_worker(job, self)
+        self._thread = threading.Thread(target=job.run, name="drawcnn-explain", daemon=True)
+        self._thread.start()
 
     def _done(self) -> None:
         if self._thread is not None:
-            self._thread.wait(5000)
+            self._thread.join(5)  # it has emitted its last signal: ending now
         self._job = self._thread = None
         if self._pending is not None:
             tag, fn = self._pending
@@ -99,7 +105,9 @@ class JobRunner(QObject):
         self.errored.emit(tag, message)
 
     def shutdown(self, timeout_ms: int = 10_000) -> None:
-        """Stop and wait (window closing): no thread outlives its runner."""
+        """Stop, take no new job and wait (window closing); a job that cannot stop in time
+        (compiling) ends with the process."""
+        self._closed = True
         self.cancel()
         if self._thread is not None:
-            self._thread.wait(timeout_ms)
+            self._thread.join(timeout_ms / 1000)
