@@ -175,3 +175,34 @@ def test_a_network_swap_drops_an_inspected_cell_that_no_longer_exists(qtbot):
     assert insp.selection is None and insp.trace is None
     insp.inspect("conv1", (5, 27, 27))
     assert insp.trace.value == float(lenet.activations(image[None, None])[0][1][0, 5, 27, 27])
+
+
+def test_closing_while_an_explanation_cannot_stop_exits_cleanly(tmp_path):
+    """A job that outlives the runner's shutdown wait (a first start compiling kernels) ends
+    with the process: exit status 0, not Qt's abort for a running QThread destroyed at exit."""
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "close_busy.py"
+    script.write_text(
+        "import threading, time\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "from drawcnn.gui.explain_worker import JobRunner\n"
+        "app = QApplication([])\n"
+        "runner = JobRunner()\n"
+        "started = threading.Event()\n"
+        "def stubborn(progress, stop):\n"
+        "    started.set()\n"
+        "    time.sleep(5)  # ignores stop, as a Numba compile does\n"
+        "runner.submit('t', stubborn)\n"
+        "assert started.wait(10)\n"
+        "runner.shutdown(timeout_ms=200)\n"
+        "runner.submit('t2', stubborn)  # closed: takes no new job\n"
+        "assert runner.busy\n"
+        "print('closed')\n")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "closed" in out.stdout and "QThread" not in out.stderr
