@@ -145,10 +145,11 @@ class ExplainHub(QObject):
                 self._catch_up(key)
 
     def _catch_up(self, key: str) -> None:
-        if not self._stale.get(key) or (key == "why" and self.pen_down):
+        # "why" waits for the pen to lift and for the warm kernels (its backward passes
+        # would otherwise compile beside the warm-up); it stays stale until then
+        if not self._stale.get(key) or (key == "why" and (self.pen_down
+                                                          or not self.controller.ready)):
             return
-        if key == "why" and not self.controller.ready:
-            return  # stays stale: its backward passes would compile beside the warm-up
         self._stale[key] = False
         c = self.controller
         r = c.reading
