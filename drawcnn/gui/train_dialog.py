@@ -32,6 +32,9 @@ from .workers import TrainWorker, start_worker
 
 
 class TrainDialog(QDialog):
+    #: How long closing waits for a run to stop (a batch, or the test evaluation, must end);
+    #: a run that cannot stop by then (loading data, compiling) ends with the process.
+    stop_wait_ms = 20_000
     training_started = Signal()
     training_finished = Signal(object)  # TrainResult, or None after an error
 
@@ -175,7 +178,7 @@ class TrainDialog(QDialog):
         if self.thread is not None:  # the previous run's thread has ended or is ending
             self.thread.wait(5000)
         self._active = True
-        self.thread = start_worker(self.worker, self)
+        self.thread = start_worker(self.worker)
         self._sync_buttons()
         self.training_started.emit()
         return True
@@ -308,14 +311,14 @@ class TrainDialog(QDialog):
                                               WEIGHTS_FILTER)
         return path or None
 
-    def shutdown(self, timeout_ms: int = 20000) -> None:
-        """Stop a running training and wait for its thread (closing, or app exit)."""
+    def shutdown(self, timeout_ms: int | None = None) -> None:
+        """Stop a running training and wait for its thread (closing, or app exit): at most
+        ``timeout_ms`` (default ``stop_wait_ms``)."""
         if self.worker is not None:
             self.worker.cancel()
             self.worker.set_paused(False)
         if self.thread is not None:
-            self.thread.quit()
-            self.thread.wait(timeout_ms)
+            self.thread.wait(self.stop_wait_ms if timeout_ms is None else timeout_ms)
         self.data.shutdown()
 
     def closeEvent(self, ev):

@@ -1,8 +1,13 @@
 """Workers: the engine's training loop and dataset downloads, off the GUI thread.
 
-A worker is a QObject moved into its own QThread; the engine's plain callbacks become Qt
-signals, which reach the GUI thread queued (never a direct call across threads). Pause and
-cancel are ``threading.Event`` objects the engine checks between batches.
+A worker is a QObject whose ``run`` ``start_worker`` calls in a daemon Python thread; the
+engine's plain callbacks become Qt signals, which reach the GUI thread queued (the worker
+lives in the GUI thread, the signals are emitted from another: never a direct call across
+threads). Pause and cancel are ``threading.Event`` objects the engine checks between batches.
+Not a QThread: a run that cannot stop within the wait when the window closes (loading a
+dataset, compiling kernels on a first start, a download blocked on the network) would make
+Qt abort the process at exit ("QThread: Destroyed while thread is still running"); a daemon
+thread ends with the process instead, as the warm-up and the explain jobs do.
 
 ``TrainWorker`` trains a network the dialog hands it: always a copy or a freshly built one,
 never the live network the canvas predicts with, at a lower scheduling priority than the
@@ -18,7 +23,7 @@ import sys
 import threading
 import time
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from ..training import RunCallbacks, TrainConfig, TrainData, run_training
 from .reporting import describe_failure
@@ -129,13 +134,32 @@ class DownloadWorker(QObject):
         self.finished.emit(str(ds.root))
 
 
-def start_worker(worker: QObject, parent=None) -> QThread:
-    """Move ``worker`` into a new QThread, run ``worker.run`` there, quit when it ends."""
-    thread = QThread(parent)
-    worker.moveToThread(thread)
-    thread.started.connect(worker.run)
-    # Direct: quit() is thread-safe, and the thread ends even when nobody spins the event loop
-    worker.finished.connect(thread.quit, Qt.DirectConnection)
-    worker.errored.connect(thread.quit, Qt.DirectConnection)
+class WorkerThread:
+    """The daemon thread ``start_worker`` runs a worker in: ``wait`` joins it for a while,
+    ``is_alive`` tells whether it still runs. A run still going when the process ends (it
+    did not stop within the caller's wait) ends with it."""
+
+    def __init__(self, worker: QObject):
+        self.worker = worker  # the signals' sender: kept alive while it runs
+        self._thread = threading.Thread(target=worker.run, daemon=True,
+                                        name=f"drawcnn-{type(worker).__name__}")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wait(self, timeout_ms: int | None = None) -> bool:
+        """Join for at most ``timeout_ms`` (None: until it ends); True when it has ended."""
+        if self._thread.ident is None:
+            return True  # never started
+        self._thread.join(None if timeout_ms is None else timeout_ms / 1000)
+        return not self._thread.is_alive()
+
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+
+def start_worker(worker: QObject) -> WorkerThread:
+    """Run ``worker.run`` in a new daemon thread; its signals reach the GUI thread queued."""
+    thread = WorkerThread(worker)
     thread.start()
     return thread

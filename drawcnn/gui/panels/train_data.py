@@ -27,6 +27,9 @@ from ..workers import DownloadWorker, start_worker
 
 
 class DataPanel(QWidget):
+    #: How long closing waits for a cancelled download to stop; one that cannot (blocked on
+    #: the network) ends with the process.
+    stop_wait_ms = 5000
     changed = Signal()
 
     def __init__(self, store_getter, errors, parent=None):
@@ -160,7 +163,7 @@ class DataPanel(QWidget):
         self.download_worker.finished.connect(self._on_downloaded)
         self.download_worker.errored.connect(self._on_download_failed)
         self.bar.setRange(0, 0)
-        self.download_thread = start_worker(self.download_worker, self)
+        self.download_thread = start_worker(self.download_worker)
         self.status.setText(f"Downloading {base}…")
         self.refresh()
         self.status.setText(f"Downloading {base}…")
@@ -177,8 +180,7 @@ class DataPanel(QWidget):
 
     def _end_download(self) -> None:
         if self.download_thread is not None:
-            self.download_thread.quit()
-            self.download_thread.wait(5000)
+            self.download_thread.wait(self.stop_wait_ms)
         self.download_thread = self.download_worker = None
 
     def _on_downloaded(self, folder: str) -> None:
