@@ -206,3 +206,38 @@ def test_closing_while_an_explanation_cannot_stop_exits_cleanly(tmp_path):
                          timeout=60)
     assert out.returncode == 0, out.stderr
     assert "closed" in out.stdout and "QThread" not in out.stderr
+
+
+def test_a_job_runner_holds_its_jobs_until_ready(qtbot):
+    """The one rule both explain workers follow: a request made before the gate opens (the
+    warm kernels) waits, the newest only, and starts on the signal; dropped by cancel."""
+    from PySide6.QtCore import QObject, Signal
+
+    from drawcnn.gui.explain_worker import JobRunner
+
+    class Gate(QObject):
+        opened = Signal(bool)
+
+    gate, ready, ran = Gate(), [False], []
+    runner = JobRunner()
+    runner.wait_for(lambda: ready[0], gate.opened)
+    runner.submit("a", lambda progress, stop: ran.append("a") or "a")
+    runner.submit("b", lambda progress, stop: ran.append("b") or "b")
+    gate.opened.emit(True)  # a signal while ready() is still false opens nothing
+    qtbot.wait(100)
+    assert ran == [] and runner.busy and runner.waiting
+    ready[0] = True
+    with qtbot.waitSignal(runner.finished, timeout=10_000) as sig:
+        gate.opened.emit(True)
+    assert sig.args == ["b", "b"] and ran == ["b"] and not runner.busy
+    with qtbot.waitSignal(runner.finished, timeout=10_000) as sig:  # open: runs at once
+        runner.submit("c", lambda progress, stop: "c")
+    assert sig.args == ["c", "c"]
+    ready[0] = False
+    runner.submit("d", lambda progress, stop: ran.append("d"))
+    runner.cancel()
+    assert not runner.busy
+    ready[0] = True
+    gate.opened.emit(True)
+    qtbot.wait(100)
+    assert ran == ["b"]

@@ -137,3 +137,45 @@ def test_a_drawing_is_read_before_the_kernels_are_warm(qtbot, tmp_path, monkeypa
     expected = w.controller.net.predict(interim.model_input[None, None])[0]
     np.testing.assert_allclose(interim.probabilities, expected, atol=1e-4)
     qtbot.waitUntil(lambda: w.explain.why.results > 0, timeout=60_000)  # then it explains
+
+
+def test_what_filters_want_to_see_waits_for_the_warm_kernels(qtbot, tmp_path, monkeypatch):
+    """Asked for while the warm-up compiles (held here), the gradient ascent waits for the
+    warm kernels, as "Why this digit" does, then runs on its own."""
+    import threading
+
+    from drawcnn import explain
+    from drawcnn.gui.warmup import Warmup
+
+    release = threading.Event()
+    real_run, real_maximize = Warmup._run, explain.maximize_layer
+    started = []
+
+    def held_run(self):
+        release.wait(120)
+        real_run(self)
+
+    def spy(*args, **kwargs):
+        started.append(threading.get_ident())
+        return real_maximize(*args, **kwargs)
+
+    monkeypatch.setattr(Warmup, "_run", held_run)
+    monkeypatch.setattr(explain, "maximize_layer", spy)
+    w = create_window(temp_weights(tmp_path, "lenet"), settings_path=tmp_path / "s.ini",
+                      staged=True)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.finished, timeout=60_000)  # the panels come after 1 s
+    assert not w.controller.ready
+    gallery = w.explain.maximize
+    gallery.steps = 4
+    w.explain.show_panel("maximize")
+    gallery.compute("conv1")
+    qtbot.wait(1000)  # time enough for it to start, had it not waited (it did, before)
+    assert not started and gallery.runner.busy
+    assert gallery.button.text() == "Stop" and "warm" in gallery.info.text()
+    release.set()
+    with qtbot.waitSignal(gallery.gallery_ready, timeout=120_000) as sig:
+        pass
+    assert sig.args == ["conv1"] and len(started) == 1 and w.controller.ready
+    assert gallery.cache["conv1"]["images"].shape == (6, 28, 28)

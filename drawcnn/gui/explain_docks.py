@@ -10,6 +10,9 @@ feeds them:
 * the Why overlays (two backward passes and 49 forward passes) when the pen is lifted and
   their dock can be seen, in a worker thread;
 * activation maximisation when asked, in a worker thread, cached per network.
+
+Both workers' jobs wait for the warm kernels (one rule, ``JobRunner.wait_for``): a request
+made while the warm-up compiles is held and starts on ``ready_changed``.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ class ExplainHub(QObject):
             lambda d: self.why.target_box.setCurrentIndex(0 if d is None else d + 1))
         for panel in (self.why, self.maximize):
             panel.error.connect(c.report_error)
+            panel.runner.wait_for(lambda: c.ready, c.ready_changed)
         window.canvas.installEventFilter(self)
         window.installEventFilter(self)
         self._on_weights(c.net)
@@ -145,10 +149,9 @@ class ExplainHub(QObject):
                 self._catch_up(key)
 
     def _catch_up(self, key: str) -> None:
-        # "why" waits for the pen to lift and for the warm kernels (its backward passes
-        # would otherwise compile beside the warm-up); it stays stale until then
-        if not self._stale.get(key) or (key == "why" and (self.pen_down
-                                                          or not self.controller.ready)):
+        # "why" waits for the pen to lift (it stays stale until then); its runner holds the
+        # request until the kernels are warm
+        if not self._stale.get(key) or (key == "why" and self.pen_down):
             return
         self._stale[key] = False
         c = self.controller

@@ -6,6 +6,11 @@ thread as a queued signal. Not a QThread: a job still compiling kernels when the
 closes (a first start, cold Numba cache) outlived the wait, and Qt aborts the process when a
 running QThread is destroyed at exit. A request made while a job runs waits; a newer
 request replaces it (a drawing that changed twice needs only the last explanation).
+
+Jobs wait for the warm kernels too (``JobRunner.wait_for``, wired by the explain docks for
+every runner): a job started while the warm-up compiles would compile its own kernels
+beside it and hold Numba's compiler lock (a first start: the network warm seconds later). A
+request made before then is held (the newest wins) and starts once the gate opens.
 """
 
 from __future__ import annotations
@@ -56,15 +61,38 @@ class JobRunner(QObject):
         self._pending: tuple | None = None
         self._stop = threading.Event()
         self._closed = False
+        self._ready: Callable[[], bool] | None = None
 
     @property
     def busy(self) -> bool:
-        return self._job is not None
+        """A job runs, or one waits (for the running one, or for the warm kernels)."""
+        return self._job is not None or self._pending is not None
+
+    @property
+    def waiting(self) -> bool:
+        """A job waits for the gate (``wait_for``) to open."""
+        return self._job is None and self._pending is not None
+
+    def wait_for(self, ready: Callable[[], bool], became_ready) -> None:
+        """Start no job while ``ready()`` is false: hold the newest request and start it when
+        ``became_ready`` (a signal) is emitted and ``ready()`` is true."""
+        self._ready = ready
+        became_ready.connect(self._release)
+
+    def _gate_open(self) -> bool:
+        return self._ready is None or bool(self._ready())
+
+    def _release(self, *_) -> None:
+        if self._job is None and self._pending is not None and not self._closed \
+                and self._gate_open():
+            tag, fn = self._pending
+            self._pending = None
+            self._start(tag, fn)
 
     def submit(self, tag, fn: Callable) -> None:
         if self._closed:
             return
-        if self._job is not None:
+        if self._job is not None or not self._gate_open():
             self._pending = (tag, fn)
             return
         self._start(tag, fn)
@@ -89,10 +117,7 @@ class JobRunner(QObject):
         if self._thread is not None:
             self._thread.join(5)  # it has emitted its last signal: ending now
         self._job = self._thread = None
-        if self._pending is not None:
-            tag, fn = self._pending
-            self._pending = None
-            self._start(tag, fn)
+        self._release()
 
     def _on_finished(self, result) -> None:
         tag = self._tag

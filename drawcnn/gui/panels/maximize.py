@@ -82,6 +82,8 @@ class MaximizeGallery(QWidget):
         if net is self.net:
             return
         self.runner.cancel()
+        if not self.runner.busy:  # a request still waiting for the warm kernels was dropped
+            self.button.setText("Compute")
         self.net, self._copy = net, None
         self.generation += 1
         self.cache = {}
@@ -106,7 +108,11 @@ class MaximizeGallery(QWidget):
 
     # ------------------------------------------------------------------ work
     def _on_button(self) -> None:
-        if self.runner.busy:
+        if self.runner.waiting:  # not started yet: dropped at once
+            self.runner.cancel()
+            self.button.setText("Compute")
+            self.show_layer()
+        elif self.runner.busy:
             self.runner.cancel()
             self.info.setText("Stopping…")
         else:
@@ -144,6 +150,9 @@ class MaximizeGallery(QWidget):
         self.bar.setValue(0)
         self.info.setText(f"Gradient ascent for {n} channels of {layer} ({steps} steps)…")
         self.runner.submit(self.generation, job)
+        if self.runner.waiting:
+            self.info.setText(f"Gradient ascent for {n} channels of {layer} starts once the "
+                              "network is warm (its kernels are compiling)…")
 
     def _on_progress(self, done: int, total: int) -> None:
         self.bar.setValue(int(100 * done / max(total, 1)))

@@ -157,9 +157,10 @@ class WhyView(QWidget):
         if self._copy is None:  # the worker's own copy: layers keep backward caches
             self._copy = self.net.copy()
         net, image, layer = self._copy, self.image, self.layer_box.currentData()
-        self.status.setText("Computing…")
         self.runner.submit(self.generation,
                            lambda progress, stop: compute(net, image, target, layer))
+        self.status.setText("Waiting for the network to warm up (compiling its kernels)…"
+                            if self.runner.waiting else "Computing…")
 
     def _clear(self) -> None:
         self.result = None
