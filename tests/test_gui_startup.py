@@ -179,3 +179,38 @@ def test_what_filters_want_to_see_waits_for_the_warm_kernels(qtbot, tmp_path, mo
         pass
     assert sig.args == ["conv1"] and len(started) == 1 and w.controller.ready
     assert gallery.cache["conv1"]["images"].shape == (6, 28, 28)
+
+
+def test_staged_window_keeps_what_changed_before_the_panels(qtbot, tmp_path, monkeypatch):
+    """Between going live (menus, toolbar, the remembered layout) and the last panels (a
+    second, longer on a cold start) the user can hide a panel or change the brush: a close
+    in that time saves it, and the panels arriving later do not undo such a change."""
+    from drawcnn.gui.main_window import MainWindow
+    from drawcnn.gui.settings import Settings
+
+    path, weights = tmp_path / "s.ini", temp_weights(tmp_path, "lenet")
+    first = create_window(weights, settings_path=path)  # a direct start: every dock shown
+    qtbot.addWidget(first)
+    first.show()
+    first.close()
+    monkeypatch.setattr(MainWindow, "_finish_soon", lambda self, *_: None)  # hold the rest
+    w = create_window(weights, settings_path=path, staged=True)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.live, timeout=60_000)
+    w.docks["input"].toggleViewAction().trigger()  # View → hide "What the network sees"
+    w.brush_slider.setValue(31)
+    assert not w.finished
+    w.close()
+    assert Settings(path).get("brush_size", 0, int) == 31
+    again = create_window(weights, settings_path=path, staged=True)
+    qtbot.addWidget(again)
+    again.show()
+    qtbot.waitUntil(lambda: again.live, timeout=60_000)
+    assert again.brush_slider.value() == 31
+    assert again.docks["input"].isHidden()  # the layout left, restored as it goes live
+    again.docks["input"].toggleViewAction().trigger()  # shown again before the panels
+    again.finish()
+    assert not again.docks["input"].isHidden()  # the panels arriving keep it
+    again.close()
+    assert Settings(path).get("brush_size", 0, int) == 31

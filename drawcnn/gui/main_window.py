@@ -80,6 +80,7 @@ class MainWindow(QMainWindow):
         self._load_shell_settings()
         self.finished = False  # everything built
         self.live = False  # the network and the panels a prediction needs are in place
+        self._layout_restored = False  # the remembered dock and toolbar layout is applied
         self._load = None
         if startup is not None:
             self.finish(startup)
@@ -132,6 +133,7 @@ class MainWindow(QMainWindow):
         self._set_banner(self.controller.net, startup.warning)
         if not self.controller.reads:
             self.probabilities.set_waiting("warming up…")
+        self._restore_layout()  # every dock's frame and the toolbar exist now
         if self._load is not None:
             self.controller.ready_changed.connect(self._finish_soon)
             QTimer.singleShot(REST_AFTER_MS, self._finish_soon)
@@ -348,12 +350,17 @@ class MainWindow(QMainWindow):
         self._set_brush(self.brush_slider.value())
         theme.style_window(self, theme.apply(s.get("theme", "system") or "system"))
 
+    def _restore_layout(self) -> None:
+        """The docks and the toolbar where the user left them (once, as the window goes
+        live: a change made before the last panels arrive is not undone by them)."""
+        state = self.settings.get("window_state")
+        if state is not None:
+            self.restoreState(state)
+        self._layout_restored = True
+
     def _load_settings(self) -> None:
         """The rest, once every dock and panel exists."""
         s = self.settings
-        state = s.get("window_state")
-        if state is not None:
-            self.restoreState(state)
         self.feature_maps.prefer_layers(s.get_list("feature_map_layers"))
         self.feature_maps.per_channel_box.setChecked(s.get("per_channel", False, bool))
         name = s.get("theme", "system") or "system"
@@ -361,20 +368,25 @@ class MainWindow(QMainWindow):
         self.menus.check_theme(name)
 
     def save_settings(self) -> None:
+        """What exists now, whenever the window closes (a staged start may not have finished):
+        size and brush always; the layout once it was restored (as the window went live:
+        the toolbar exists); the feature maps' choices once that panel exists. What does not
+        exist yet keeps its remembered value (the theme is saved when chosen)."""
         s = self.settings
         s.set("geometry", self.saveGeometry())
-        s.set("window_state", self.saveState())
         s.set("brush_size", self.brush_slider.value())
-        chosen = self.feature_maps.preferred_layers()
-        if chosen is None:
-            s.qs.remove("feature_map_layers")
-        else:
-            s.set_list("feature_map_layers", chosen)
-        s.set("per_channel", self.feature_maps.per_channel)
+        if self._layout_restored:
+            s.set("window_state", self.saveState())
+        if self.finished:
+            chosen = self.feature_maps.preferred_layers()
+            if chosen is None:
+                s.qs.remove("feature_map_layers")
+            else:
+                s.set_list("feature_map_layers", chosen)
+            s.set("per_channel", self.feature_maps.per_channel)
         s.sync()
 
     def closeEvent(self, ev):
-        if self.finished:  # closed while loading: nothing the user changed to keep
-            self.save_settings()
+        self.save_settings()
         self.side.close_all()
         super().closeEvent(ev)
