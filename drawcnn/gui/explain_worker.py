@@ -21,7 +21,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal, Slot
 
 from .reporting import describe_failure
-from .workers import ProgressThrottle, yield_to_the_gui
+from .workers import ProgressThrottle, start_worker, yield_to_the_gui
 
 
 class ExplainJob(QObject):
@@ -110,12 +110,11 @@ class JobRunner(QObject):
         job.finished.connect(self._on_finished)
         job.errored.connect(self._on_errored)
         self._job = job
-        self._thread = threading.Thread(target=job.run, name="drawcnn-explain", daemon=True)
-        self._thread.start()
+        self._thread = start_worker(job)  # a daemon thread, as the training's
 
     def _done(self) -> None:
         if self._thread is not None:
-            self._thread.join(5)  # it has emitted its last signal: ending now
+            self._thread.wait(5000)  # it has emitted its last signal: ending now
         self._job = self._thread = None
         self._release()
 
@@ -135,4 +134,4 @@ class JobRunner(QObject):
         self._closed = True
         self.cancel()
         if self._thread is not None:
-            self._thread.join(timeout_ms / 1000)
+            self._thread.wait(timeout_ms)

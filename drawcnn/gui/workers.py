@@ -141,8 +141,17 @@ class WorkerThread:
 
     def __init__(self, worker: QObject):
         self.worker = worker  # the signals' sender: kept alive while it runs
-        self._thread = threading.Thread(target=worker.run, daemon=True,
+        self._thread = threading.Thread(target=self._run, daemon=True,
                                         name=f"drawcnn-{type(worker).__name__}")
+
+    def _run(self) -> None:
+        try:
+            self.worker.run()
+        except BaseException:
+            # The process is ending under a run that did not stop in time (the engine's
+            # pool refuses work, Qt objects go): nothing to report to, and nobody to tell.
+            if threading.main_thread().is_alive():
+                raise
 
     def start(self) -> None:
         self._thread.start()
