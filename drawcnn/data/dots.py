@@ -22,45 +22,75 @@ DOT_MAX_SIDE = 4
 #: scanning specks of MNIST's images mostly under 1.
 DOT_MIN_MASS = 4.0
 
-_NEIGHBOURS = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
+def _runs(mask: np.ndarray) -> list[tuple[int, int, int]]:
+    """Horizontal runs of True as (row, first col, last col), row by row."""
+    padded = np.zeros((mask.shape[0], mask.shape[1] + 2), np.int8)
+    padded[:, 1:-1] = mask
+    rows, cols = np.nonzero(np.diff(padded, axis=1))
+    return [(int(r), int(a), int(b) - 1) for r, a, b in zip(rows[::2], cols[::2], cols[1::2])]
+
+
+def _label_runs(img: np.ndarray, level: float):
+    """(runs, piece index of each run): runs of ink joined row to row (union-find), 8-connected."""
+    runs = _runs(img >= level)
+    parent = list(range(len(runs)))
+
+    def root(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    prev, cur, row = [], [], -1
+    for i, (r, a, b) in enumerate(runs):
+        if r != row:
+            prev, cur, row = (cur if r == row + 1 else []), [], r
+        for j in prev:
+            if runs[j][1] <= b + 1 and a <= runs[j][2] + 1:  # touching, diagonals included
+                parent[root(j)] = root(i)
+        cur.append(i)
+    roots = [root(i) for i in range(len(runs))]
+    index = {r: k for k, r in enumerate(dict.fromkeys(roots))}
+    return runs, [index[r] for r in roots]
 
 
 def ink_pieces(image: np.ndarray, level: float = INK_LEVEL) -> list[np.ndarray]:
     """The 8-connected pieces of ink of a 2-D image, each as an (K, 2) array of (row, col),
     largest ink mass first."""
     img = np.asarray(image)
-    left = {(int(r), int(c)) for r, c in zip(*np.nonzero(img >= level))}
-    pieces = []
-    while left:
-        todo = [left.pop()]
-        piece = []
-        while todo:
-            r, c = todo.pop()
-            piece.append((r, c))
-            for dr, dc in _NEIGHBOURS:
-                q = (r + dr, c + dc)
-                if q in left:
-                    left.remove(q)
-                    todo.append(q)
-        pieces.append(np.array(piece))
-    pieces.sort(key=lambda p: -float(img[p[:, 0], p[:, 1]].sum()))
-    return pieces
+    runs, label = _label_runs(img, level)
+    pieces: list[list] = [[] for _ in set(label)]
+    for (r, a, b), k in zip(runs, label):
+        pieces[k].extend((r, c) for c in range(a, b + 1))
+    out = [np.array(p) for p in pieces]
+    out.sort(key=lambda p: -float(img[p[:, 0], p[:, 1]].sum()))
+    return out
 
 
 def separate_dot(image: np.ndarray) -> bool:
     """True when the image holds a dot apart from its main piece of ink: a piece no larger
     than ``DOT_MAX_SIDE`` pixels a side, with at least ``DOT_MIN_MASS`` of ink, whose centre
-    lies outside the main piece's bounding box (so a dot inside a loop does not count)."""
-    img = np.asarray(image)
-    pieces = ink_pieces(img)
-    if len(pieces) < 2:
+    lies outside the main (most ink) piece's bounding box (so a dot inside a loop does not
+    count). Works on the runs, not pixel lists: well under a millisecond a reading."""
+    img = np.asarray(image, dtype=np.float64)
+    runs, label = _label_runs(img, INK_LEVEL)
+    n = len(set(label))
+    if n < 2:
         return False
-    lo, hi = pieces[0].min(axis=0), pieces[0].max(axis=0)
-    for p in pieces[1:]:
-        side = int((p.max(axis=0) - p.min(axis=0)).max()) + 1
-        centre = (p.min(axis=0) + p.max(axis=0)) / 2
-        if (side <= DOT_MAX_SIDE and float(img[p[:, 0], p[:, 1]].sum()) >= DOT_MIN_MASS
-                and not np.all((centre >= lo) & (centre <= hi))):
+    cum = np.cumsum(np.where(img >= INK_LEVEL, img, 0.0), axis=1)
+    mass, box = np.zeros(n), np.tile([99, -1, 99, -1], (n, 1))
+    for (r, a, b), k in zip(runs, label):
+        mass[k] += cum[r, b] - (cum[r, a - 1] if a else 0.0)
+        box[k] = (min(box[k, 0], r), max(box[k, 1], r), min(box[k, 2], a), max(box[k, 3], b))
+    main = int(np.argmax(mass))
+    r0, r1, c0, c1 = box[main]
+    for k in range(n):
+        if k == main:
+            continue
+        side = max(box[k, 1] - box[k, 0], box[k, 3] - box[k, 2]) + 1
+        cr, cc = (box[k, 0] + box[k, 1]) / 2, (box[k, 2] + box[k, 3]) / 2
+        inside = r0 <= cr <= r1 and c0 <= cc <= c1
+        if side <= DOT_MAX_SIDE and mass[k] >= DOT_MIN_MASS and not inside:
             return True
     return False
 
