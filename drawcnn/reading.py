@@ -10,6 +10,8 @@ the result; nothing here knows Qt.
 * nothing drawn, or no ink left after preprocessing ("too faint to read");
 * a drawing whose longest side is under ``MIN_SIZE_FRACTION`` of the canvas (a dot, a tick):
   "too small to read" (the preprocessing keeps it small, so what the network saw shows that);
+* a drawing with a separate dot (``data.dots.separate_dot``: !, ?, i, j, :, ;, ÷), which no
+  handwritten digit has: "not a digit: it has a separate dot", whatever the network says;
 * a drawing the network's calibrated test finds unlike digits: "not a digit". With feature
   statistics in its weights file (``net.stats``), the test is the ``novelty`` score, an energy
   score of the logits plus the Mahalanobis distance of the dense head's input (per-channel
@@ -17,7 +19,7 @@ the result; nothing here knows Qt.
   standardised, against ``metadata["reading"]["score"]["threshold"]``; without them, a top
   probability under ``metadata["reading"]["min_confidence"]``. Both are set by
   ``drawcnn/cli/train_readings.py`` on held-out writers and held-out kinds of non-digits. A
-  network with neither (e.g. freshly trained) never declines.
+  network with neither (e.g. freshly trained) declines only the kinds above.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .adapt import combine_novelty, novelty_parts
+from .data.dots import separate_dot
 from .data.preprocess import preprocess_steps, render_strokes
 from .data.strokes import extent
 from .errors import NonFiniteOutput, WeightsError
@@ -189,9 +192,9 @@ def read_image(model_input: np.ndarray, net=None, *, details: bool = False,
                steps: dict | None = None) -> Reading:
     """Read a (28, 28) model input that is already preprocessed (e.g. from an image file).
 
-    Declines ("not a digit") when the network's calibrated test says so (the novelty score
-    above its threshold, or else the top probability under ``min_confidence``); the
-    probabilities are the network's own either way.
+    Declines ("not a digit") when the image has a separate dot, or when the network's
+    calibrated test says so (the novelty score above its threshold, or else the top
+    probability under ``min_confidence``); the probabilities are the network's own either way.
     """
     net = default_network() if net is None else net
     x = np.ascontiguousarray(model_input, dtype=np.float32).reshape(28, 28)
@@ -205,10 +208,14 @@ def read_image(model_input: np.ndarray, net=None, *, details: bool = False,
         raise NonFiniteOutput(f"the network {net.name!r} produced non-finite outputs "
                               "(its weights are damaged); no reading")
     digit = int(np.argmax(probs))
+    closest = f"closest {digit} at {probs[digit]:.0%}"
+    if separate_dot(x):
+        return Reading(None, probs, x, f"not a digit: it has a separate dot ({closest})",
+                       acts, steps if details else None, novelty)
     declined = (novelty > params["threshold"] if novelty is not None
                 else probs[digit] < min_confidence(net))
     if declined:
-        return Reading(None, probs, x, f"not a digit (closest {digit} at {probs[digit]:.0%})",
+        return Reading(None, probs, x, f"not a digit ({closest})",
                        acts, steps if details else None, novelty)
     reason = f"{digit} at {probs[digit]:.0%}"
     return Reading(digit, probs, x, reason, acts, steps if details else None, novelty)

@@ -25,8 +25,10 @@ def _on_canvas(strokes, size=180.0, at=50.0):
 
 def test_kinds_are_split_without_overlap():
     groups = [set(g) for g in GROUPS.values()]
-    assert not (groups[0] & groups[1]) and not (groups[0] & groups[2]) and \
-        not (groups[1] & groups[2])
+    assert len(groups) == 4  # train, calib, test, fresh
+    for i, a in enumerate(groups):
+        for b in groups[i + 1:]:
+            assert not (a & b)
     assert set().union(*groups) == set(TEMPLATES) | set(SCRIBBLES)
 
 

@@ -43,6 +43,7 @@ from drawcnn.adapt import (
     softmax,
 )
 from drawcnn.data import augment_batch, load_dataset
+from drawcnn.data.dots import separate_dots
 from drawcnn.data.negatives import (
     COMPOSED,
     FONT_TEXT_MORE,
@@ -90,9 +91,10 @@ def training_record(meta: dict, args, mnist_test: float, alpha: float, init: str
 
 
 def outputs(net, x) -> dict:
-    """What the measurements need of images ``x``: logits, probabilities, pooled features."""
+    """What the measurements need of images ``x``: logits, probabilities, pooled features,
+    and which images have a separate dot (declined whatever the network says)."""
     pooled, logits = head_input(net, x)
-    return {"pooled": pooled, "logits": logits, "p": softmax(logits)}
+    return {"pooled": pooled, "logits": logits, "p": softmax(logits), "dot": separate_dots(x)}
 
 
 def parts(net, o: dict):
@@ -208,6 +210,8 @@ def main(argv=None) -> int:
                                          font_glyphs(1000, rng, FONT_TEXT_MORE)])}
 
     neg = cached(cache, "negatives", make_neg)
+    fresh = cached(cache, "negatives_fresh", lambda: dict(zip(("x", "kinds"), make_negatives(
+        GROUPS["fresh"], 40 * len(GROUPS["fresh"]), np.random.default_rng(9)))))
     if args.more_negatives:
         neg["train"] = np.concatenate([neg["train"], cached(cache, "negatives_more",
                                                             make_more)["train"]])
@@ -291,11 +295,13 @@ def main(argv=None) -> int:
     sets = {"calib_digits": (plain[cal], y[cal]), "test_digits": (plain[te], y[te]),
             "train_writer_digits": (plain[trw], y[trw]), "typed_digits": (typed["x"], typed["y"]),
             "mnist_test": (mnist.x_test, mnist.y_test), "calib_nondigits": (neg["calib"], None),
-            "test_nondigits": (neg["test"], None), "fashion_test": (neg["fashion_test"], None)}
-    methods = {"softmax": lambda net, o: o["p"].max(1) < threshold}
+            "test_nondigits": (neg["test"], None), "fresh_nondigits": (fresh["x"], None),
+            "fashion_test": (neg["fashion_test"], None)}
+    kinds_of = {"test_nondigits": neg["test_kinds"], "fresh_nondigits": fresh["kinds"]}
+    methods = {"softmax": lambda net, o: o["dot"] | (o["p"].max(1) < threshold)}
     if score is not None:
-        methods["novelty"] = lambda net, o: combine_novelty(*parts(net, o), score) > score[
-            "threshold"]
+        methods["novelty"] = lambda net, o: o["dot"] | (combine_novelty(
+            *parts(net, o), score) > score["threshold"])
     report = {
         "arch": net.arch.name, "fold": args.fold, "init": init, "steps": args.steps,
         "blend": alpha, "mnist_val_by_blend": val, "lr": args.lr, "max_loss": args.max_loss,
@@ -311,11 +317,12 @@ def main(argv=None) -> int:
                 continue
             o = outs[what]
             out = decline(net, o)
+            rep.setdefault("separate_dot", {})[what] = float(o["dot"].mean())
             if labels is None:
                 rep[what] = float(out.mean())
-                if what == "test_nondigits":
-                    kinds = neg["test_kinds"]
-                    rep["test_nondigits_per_kind"] = {
+                if what in kinds_of:
+                    kinds = kinds_of[what]
+                    rep[f"{what}_per_kind"] = {
                         k: float(out[kinds == k].mean()) for k in sorted(set(kinds.tolist()))}
             else:
                 rep[what] = digit_stats(o["p"], labels, out)
