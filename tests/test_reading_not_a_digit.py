@@ -25,7 +25,7 @@ def _on_canvas(strokes, size=180.0, at=50.0):
 
 def test_kinds_are_split_without_overlap():
     groups = [set(g) for g in GROUPS.values()]
-    assert len(groups) == 4  # train, calib, test, fresh
+    assert len(groups) == 5  # train, calib, test, fresh, fresh2
     for i, a in enumerate(groups):
         for b in groups[i + 1:]:
             assert not (a & b)

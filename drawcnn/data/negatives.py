@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .negatives_fresh import FRESH_TEMPLATES
+from .negatives_fresh import FRESH2_TEMPLATES, FRESH_TEMPLATES
 from .preprocess import to_mnist
 from .shape_paths import arc as _arc
 from .shape_paths import param as _param
@@ -172,6 +172,7 @@ def _dotted(rng):
 
 
 TEMPLATES.update(FRESH_TEMPLATES)
+TEMPLATES.update(FRESH2_TEMPLATES)
 
 #: Scribbles: name -> (rng -> strokes).
 SCRIBBLES: dict[str, Callable] = {"zigzag": _zigzag,
@@ -191,6 +192,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
              "tick", "arrow_down", "diamond", "sigma", "dash", "scratch", "many_strokes"),
     # written after the rules were developed on the kinds above; measured blind
     "fresh": tuple(FRESH_TEMPLATES),
+    # written after "fresh" had been used to choose the score; measured blind
+    "fresh2": tuple(FRESH2_TEMPLATES),
 }
 #: The templates the composed kinds (pair, dotted) are built from: the train group's letters
 #: and symbols only, so no calibration or test kind ever appears in a training drawing.
