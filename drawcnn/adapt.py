@@ -2,11 +2,9 @@
 
 * ``outlier_exposure`` teaches a network to answer drawings that are not digits with a flat
   distribution (the target of a non-digit is 1/10 for every class) while it keeps learning
-  digits, so that its top probability is a usable "is this a digit?" score (Hendrycks et
-  al., "Deep Anomaly Detection with Outlier Exposure", 2019). ``calibrate_threshold`` turns
-  held-out scores into the threshold ``reading.read_drawing`` applies.
-* ``fit_gaussian``, ``novelty_parts`` and ``calibrate_novelty`` build the feature-space
-  "not a digit" score ``reading.read_drawing`` applies when a weights file has statistics.
+  digits, so that its top probability and its features tell digits from the rest (Hendrycks
+  et al., "Deep Anomaly Detection with Outlier Exposure", 2019); ``drawcnn.novelty`` builds
+  and calibrates the "not a digit" score on top.
 * ``personal_tune`` adapts the dense head of a copy of a network to a few labelled drawings
   (features of the convolutional part computed once, so it takes seconds on a CPU), with
   replayed images whose targets are the original network's own outputs (distillation), so
@@ -122,103 +120,6 @@ def outlier_exposure(net, digit_pools, x_neg, *, steps: int, batch: int = 64,
             on_step(step + 1, steps, loss)
     tuned.metadata.pop("untrained", None)
     return tuned
-
-
-def calibrate_threshold(scores_correct: np.ndarray, keep: float = 0.99) -> float:
-    """The top-probability threshold that keeps ``keep`` of correctly read held-out digits."""
-    s = np.sort(np.asarray(scores_correct, np.float64))
-    if not len(s):
-        raise ValueError("no scores to calibrate on")
-    return float(s[int(math.floor((1.0 - keep) * len(s)))])
-
-
-def calibrate_balanced(conf_digits, correct, conf_neg, max_loss: float = 0.015) -> float:
-    """The threshold that best separates held-out digits from held-out non-digits.
-
-    Maximises (share of digits read right and accepted) + (share of non-digits declined),
-    among thresholds that decline at most ``max_loss`` of the digits that were read right.
-    """
-    conf_digits = np.asarray(conf_digits, np.float64)
-    correct = np.asarray(correct, bool)
-    conf_neg = np.asarray(conf_neg, np.float64)
-    floor = calibrate_threshold(conf_digits[correct], 1.0 - max_loss)
-    cands = np.unique(np.r_[conf_digits[correct], conf_neg, 0.0])
-    cands = cands[cands <= floor]
-    right = ((conf_digits[None, :] >= cands[:, None]) & correct).mean(axis=1)
-    declined = (conf_neg[None, :] < cands[:, None]).mean(axis=1)
-    return float(cands[int(np.argmax(right + declined))])
-
-
-def head_input(net, x, batch: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """(per-channel means of the dense head's input maps (N, C), logits (N, classes)) for
-    (N, 1, 28, 28) images, eval mode, on the host."""
-    k = head_start(net)
-    pooled, logits = [], []
-    for i in range(0, len(x), batch):
-        maps = forward_part(net, x[i:i + batch], 0, k, False)
-        host = np.asarray(net.backend.to_host(maps))
-        pooled.append(host.reshape(len(host), host.shape[1], -1).mean(axis=2))
-        logits.append(np.asarray(net.backend.to_host(forward_part(net, host, k, None, False))))
-    return np.concatenate(pooled), np.concatenate(logits)
-
-
-def novelty_parts(logits, pooled, means, precision) -> tuple[np.ndarray, np.ndarray]:
-    """(energy, log distance) of each row: -log sum exp(logits), and the log of the smallest
-    squared Mahalanobis distance of ``pooled`` (N, C) to a class mean under ``precision``."""
-    z = np.asarray(logits, np.float64)
-    top = z.max(axis=1)
-    energy = -(top + np.log(np.exp(z - top[:, None]).sum(axis=1)))
-    d = np.asarray(pooled, np.float64)[:, None, :] - np.asarray(means, np.float64)[None]
-    dist = np.einsum("nci,ij,ncj->nc", d, np.asarray(precision, np.float64), d).min(axis=1)
-    return energy, np.log(np.maximum(dist, 1e-12))
-
-
-def combine_novelty(energy, log_dist, params: dict) -> np.ndarray:
-    """The novelty score from its parts and its calibration (``metadata["reading"]["score"]``):
-    both standardised on held-out digits, the distance weighted; higher is less like a digit."""
-    return ((np.asarray(energy) - params["energy_mean"]) / params["energy_std"]
-            + params["weight"] * (np.asarray(log_dist) - params["distance_mean"])
-            / params["distance_std"])
-
-
-def fit_gaussian(pooled, labels, classes: int) -> tuple[np.ndarray, np.ndarray]:
-    """Class means (classes, C) and the pseudo-inverse of the shared covariance (C, C), the
-    "class-conditional Gaussians with a shared covariance" of Lee et al., 2018."""
-    f = np.asarray(pooled, np.float64)
-    y = np.asarray(labels)
-    means = np.stack([f[y == c].mean(axis=0) for c in range(classes)])
-    d = f - means[y]
-    precision = np.linalg.pinv(d.T @ d / len(f), hermitian=True)
-    return means, precision
-
-
-def calibrate_novelty(parts_digits, correct, parts_neg, *, weights=(0.25, 0.5, 1.0),
-                      max_loss: float = 0.015) -> tuple[dict, dict]:
-    """The novelty score's calibration from held-out digits and non-digits.
-
-    ``parts_*`` are (energy, log distance) pairs (``novelty_parts``). Both are standardised on
-    the held-out digits; the distance's weight is the one of ``weights`` whose threshold
-    (``calibrate_balanced`` on the negated score) reads the most digits right plus declines the
-    most non-digits. Returns (the ``metadata["reading"]["score"]`` record, what each weight
-    gave).
-    """
-    e_d, l_d = (np.asarray(a, np.float64) for a in parts_digits)
-    e_n, l_n = (np.asarray(a, np.float64) for a in parts_neg)
-    correct = np.asarray(correct, bool)
-    base = {"energy_mean": float(e_d.mean()), "energy_std": float(e_d.std()) or 1.0,
-            "distance_mean": float(l_d.mean()), "distance_std": float(l_d.std()) or 1.0}
-    best, tried = None, {}
-    for w in weights:
-        params = {**base, "weight": w}
-        s_d, s_n = combine_novelty(e_d, l_d, params), combine_novelty(e_n, l_n, params)
-        t = -calibrate_balanced(-s_d, correct, -s_n, max_loss)
-        right = float(((s_d <= t) & correct).mean())
-        declined = float((s_n > t).mean())
-        tried[w] = {"threshold": t, "digits_right": right, "nondigits_declined": declined}
-        if best is None or right + declined > best[1]:
-            best = (w, right + declined)
-    w = best[0]
-    return {**base, "weight": float(w), "threshold": float(tried[w]["threshold"])}, tried
 
 
 def personal_tune(net, x, y, x_replay, *, copies: int = 16, epochs: int = 6, lr: float = 1e-3,

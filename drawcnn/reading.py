@@ -16,8 +16,9 @@ the result; nothing here knows Qt.
   statistics in its weights file (``net.stats``), the test is the ``novelty`` score, an energy
   score of the logits plus the Mahalanobis distance of the dense head's input (per-channel
   means of the feature maps) to the nearest digit class under a shared covariance, both
-  standardised, against ``metadata["reading"]["score"]["threshold"]``; without them, a top
-  probability under ``metadata["reading"]["min_confidence"]``. Both are set by
+  standardised, plus (``deep``) the distance of the penultimate features to the nearest of
+  20,000 training digits' features, against ``metadata["reading"]["score"]["threshold"]``;
+  without them, a top probability under ``metadata["reading"]["min_confidence"]``. Both are set by
   ``drawcnn/cli/train_readings.py`` on held-out writers and held-out kinds of non-digits. A
   network with neither (e.g. freshly trained) declines only the kinds above.
 """
@@ -29,11 +30,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .adapt import combine_novelty, novelty_parts
 from .data.dots import separate_dot
 from .data.preprocess import preprocess_steps, render_strokes
 from .data.strokes import extent
 from .errors import NonFiniteOutput, WeightsError
+from .novelty import combine_novelty, neighbour_distance, novelty_parts, penultimate
 
 #: Side of the "as drawn" image for the pipeline view's first and naive-resize stages.
 RAW_SIZE = 112
@@ -162,12 +163,21 @@ def novelty_scores(net, logits: np.ndarray, head_input: np.ndarray, params: dict
 
     (energy - mean) / std + weight * (log distance - mean) / std, with the energy
     -log sum exp(logits) and the distance the smallest squared Mahalanobis distance of the
-    per-channel means of the head input to a class mean (``net.stats``).
+    per-channel means of the head input to a class mean (``net.stats``); plus, when the file
+    has a neighbour bank, neighbour_weight * (neighbour distance - mean) / std, the distance
+    of the penultimate features to the nearest training digit's (``novelty.neighbour_distance``).
     """
-    means = net.stats["reading.means"]
-    pooled = np.asarray(head_input).reshape(len(head_input), means.shape[1], -1).mean(axis=2)
-    energy, log_dist = novelty_parts(logits, pooled, means, net.stats["reading.precision"])
-    return combine_novelty(energy, log_dist, params)
+    st = net.stats
+    means = st["reading.means"]
+    head = np.asarray(head_input)
+    pooled = head.reshape(len(head), means.shape[1], -1).mean(axis=2)
+    energy, log_dist = novelty_parts(logits, pooled, means, st["reading.precision"])
+    neighbour = None
+    if "reading.bank" in st:
+        pen = penultimate(net, np.ascontiguousarray(head.reshape(len(head), -1), np.float32))
+        neighbour = neighbour_distance(pen, st["reading.bank"], st["reading.center"],
+                                       st["reading.projection"])
+    return combine_novelty(energy, log_dist, params, neighbour)
 
 
 def _forward(net, x: np.ndarray, details: bool, score: bool):

@@ -287,6 +287,7 @@ def fine_tune(net, images, labels, *, seed: int = 0, progress=None, replay=None,
     """
     from .adapt import personal_tune
     from .data import augment_batch
+    from .novelty import without_neighbours
 
     x = np.asarray(images, np.float32)
     if x.ndim == 3:
@@ -313,6 +314,9 @@ def fine_tune(net, images, labels, *, seed: int = 0, progress=None, replay=None,
 
         raise TrainingDiverged("fine-tuning diverged; nothing was changed")
     tuned.metadata.pop("untrained", None)
+    # the head changed, so its penultimate features no longer match the neighbour bank: the
+    # copy keeps the rest of the score, with the threshold calibrated for it
+    tuned = without_neighbours(tuned)
     tuned.metadata["fine_tune"] = {"drawings": int(len(y)), "replay": int(len(x_rep)),
                                    "trained": "dense head", "seconds": round(secs, 1),
                                    "seed": seed}

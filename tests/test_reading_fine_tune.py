@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from drawcnn.adapt import calibrate_threshold, head_start, soft_step
+from drawcnn.adapt import head_start, soft_step
 from drawcnn.engine import Adam, load_network
 from drawcnn.errors import UsageError
+from drawcnn.novelty import calibrate_threshold
 from drawcnn.shipped import shipped_weights
 from drawcnn.training import fine_tune
 

@@ -29,19 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from drawcnn.adapt import (
-    calibrate_balanced,
-    calibrate_novelty,
-    choose_blend,
-    combine_novelty,
-    features,
-    fit_gaussian,
-    head_input,
-    head_start,
-    novelty_parts,
-    outlier_exposure,
-    softmax,
-)
+from drawcnn.adapt import choose_blend, features, head_start, outlier_exposure, softmax
 from drawcnn.data import augment_batch, load_dataset
 from drawcnn.data.dots import separate_dots
 from drawcnn.data.negatives import (
@@ -56,6 +44,16 @@ from drawcnn.data.pendigits import CANVAS, load_pendigits, split_writers
 from drawcnn.data.stroke_augment import render_batch
 from drawcnn.engine import evaluate, load_network, save_network
 from drawcnn.errors import DataError
+from drawcnn.novelty import (
+    calibrate_balanced,
+    calibrate_novelty,
+    combine_novelty,
+    fit_gaussian,
+    fit_neighbours,
+    head_outputs,
+    neighbour_distance,
+    novelty_parts,
+)
 from drawcnn.training import _replay_images, fine_tune, split_validation
 
 MIN_MNIST = {"deep": 0.995, "lenet": 0.990, "simple": 0.989}
@@ -91,15 +89,50 @@ def training_record(meta: dict, args, mnist_test: float, alpha: float, init: str
 
 
 def outputs(net, x) -> dict:
-    """What the measurements need of images ``x``: logits, probabilities, pooled features,
-    and which images have a separate dot (declined whatever the network says)."""
-    pooled, logits = head_input(net, x)
-    return {"pooled": pooled, "logits": logits, "p": softmax(logits), "dot": separate_dots(x)}
+    """What the measurements need of images ``x``: logits, probabilities, pooled and
+    penultimate features, and which images have a separate dot (declined whatever the
+    network says)."""
+    o = head_outputs(net, x)
+    return {**o, "p": softmax(o["logits"]), "dot": separate_dots(x)}
 
 
 def parts(net, o: dict):
     return novelty_parts(o["logits"], o["pooled"], net.stats["reading.means"],
                          net.stats["reading.precision"])
+
+
+def neighbour(net, o: dict):
+    """Distance to the nearest bank vector, or None when ``net`` has no bank."""
+    st = net.stats or {}
+    if "reading.bank" not in st:
+        return None
+    return neighbour_distance(o["penultimate"], st["reading.bank"], st["reading.center"],
+                              st["reading.projection"])
+
+
+def novelty(net, o: dict, score: dict):
+    return combine_novelty(*parts(net, o), score, neighbour(net, o))
+
+
+def add_neighbours(net, score, fit_x, calib, calib_neg, right, args) -> dict:
+    """Fit a bank of ``args.neighbours`` training digits' penultimate features into
+    ``net.stats`` and return ``score`` extended with its standardisation (on the calibration
+    digits), its weight (``args.neighbour_weight`` times the spread of the score without it
+    on those digits) and the threshold recalibrated (the old one kept as base_threshold)."""
+    bank = fit_neighbours(head_outputs(net, fit_x)["penultimate"], args.neighbour_dims)
+    net.stats = {**{k: v for k, v in net.stats.items() if k in ("reading.means",
+                                                                "reading.precision")}, **bank}
+    base = {k: v for k, v in score.items() if not k.startswith("neighbour_")
+            and k != "base_threshold"}
+    base["threshold"] = score.get("base_threshold", score["threshold"])
+    d = neighbour(net, calib)
+    spread = float(combine_novelty(*parts(net, calib), base).std())
+    out = {**base, "neighbour_mean": float(d.mean()), "neighbour_std": float(d.std()) or 1.0,
+           "neighbour_weight": args.neighbour_weight * spread,
+           "base_threshold": base["threshold"]}
+    out["threshold"] = -calibrate_balanced(-novelty(net, calib, out), right,
+                                           -novelty(net, calib_neg, out), args.max_loss)
+    return out
 
 
 def digit_stats(p, y, declined) -> dict:
@@ -164,6 +197,12 @@ def main(argv=None) -> int:
                     help="fit the novelty score again even if --init has one")
     ap.add_argument("--more-negatives", action="store_true",
                     help="also train on the composed kinds and more typed glyphs")
+    ap.add_argument("--neighbours", type=int, default=0,
+                    help="fit a bank of this many training digits' penultimate features "
+                         "(half MNIST, half pen digits) into the score (0: keep the file's)")
+    ap.add_argument("--neighbour-dims", type=int, default=128)
+    ap.add_argument("--neighbour-weight", type=float, default=0.5,
+                    help="the bank's weight, in spreads of the score without it")
     args = ap.parse_args(argv)
     cache = Path(args.cache)
     t_start = time.perf_counter()
@@ -212,6 +251,8 @@ def main(argv=None) -> int:
     neg = cached(cache, "negatives", make_neg)
     fresh = cached(cache, "negatives_fresh", lambda: dict(zip(("x", "kinds"), make_negatives(
         GROUPS["fresh"], 40 * len(GROUPS["fresh"]), np.random.default_rng(9)))))
+    fresh2 = cached(cache, "negatives_fresh2", lambda: dict(zip(("x", "kinds"), make_negatives(
+        GROUPS["fresh2"], 40 * len(GROUPS["fresh2"]), np.random.default_rng(10)))))
     if args.more_negatives:
         neg["train"] = np.concatenate([neg["train"], cached(cache, "negatives_more",
                                                             make_more)["train"]])
@@ -296,12 +337,22 @@ def main(argv=None) -> int:
             "train_writer_digits": (plain[trw], y[trw]), "typed_digits": (typed["x"], typed["y"]),
             "mnist_test": (mnist.x_test, mnist.y_test), "calib_nondigits": (neg["calib"], None),
             "test_nondigits": (neg["test"], None), "fresh_nondigits": (fresh["x"], None),
+            "fresh2_nondigits": (fresh2["x"], None),
             "fashion_test": (neg["fashion_test"], None)}
-    kinds_of = {"test_nondigits": neg["test_kinds"], "fresh_nondigits": fresh["kinds"]}
+    kinds_of = {"test_nondigits": neg["test_kinds"], "fresh_nondigits": fresh["kinds"],
+                "fresh2_nondigits": fresh2["kinds"]}
+    if score is not None and args.neighbours:
+        t0 = time.perf_counter()
+        pick = np.random.default_rng(0)
+        fit_x = np.concatenate([x_tr[pick.choice(len(x_tr), args.neighbours // 2, replace=False)],
+                                pen["x"][pick.choice(len(pen["x"]), args.neighbours // 2,
+                                                     replace=False)]])
+        score = add_neighbours(net, score, fit_x, outs["calib"], outs["calib_neg"], right, args)
+        print(f"neighbour bank fitted ({time.perf_counter() - t0:.0f} s): {score}", flush=True)
     methods = {"softmax": lambda net, o: o["dot"] | (o["p"].max(1) < threshold)}
     if score is not None:
-        methods["novelty"] = lambda net, o: o["dot"] | (combine_novelty(
-            *parts(net, o), score) > score["threshold"])
+        methods["novelty"] = lambda net, o: o["dot"] | (novelty(net, o, score)
+                                                        > score["threshold"])
     report = {
         "arch": net.arch.name, "fold": args.fold, "init": init, "steps": args.steps,
         "blend": alpha, "mnist_val_by_blend": val, "lr": args.lr, "max_loss": args.max_loss,
@@ -344,14 +395,19 @@ def main(argv=None) -> int:
                 net.metadata.update(prior)
                 net.metadata["training"] = training_record(net.metadata, args, mn, alpha, init)
             old = net.metadata.get("reading") or {}
-            recipe = (f"{old.get('recipe', '')}; then measured and its novelty score fitted "
+            bank = (f" --neighbours {args.neighbours} --neighbour-dims {args.neighbour_dims} "
+                    f"--neighbour-weight {args.neighbour_weight}" if args.neighbours else "")
+            recipe = (f"{old.get('recipe', '')}; then measured"
+                      f"{' and its novelty score fitted' if args.refit_score or bank else ''} "
                       f"by drawcnn/cli/train_readings.py --arch {args.arch} --fold {args.fold} "
-                      "--eval-only --refit-score" if args.eval_only else
+                      f"--eval-only{' --refit-score' if args.refit_score else ''}{bank}"
+                      if args.eval_only else
                       f"drawcnn/cli/train_readings.py --arch {args.arch} --fold {args.fold} "
                       f"--steps {args.steps} --lr {args.lr} --neg-share {args.neg_share} "
                       f"--pen-share {args.pen_share} --batch {args.batch}"
                       f"{' --head-only' if args.head_only else ''}"
-                      f"{' --more-negatives' if args.more_negatives else ''}; blend {alpha}")
+                      f"{' --more-negatives' if args.more_negatives else ''}{bank}; "
+                      f"blend {alpha}")
             held = (f"held-out writers {calib_w} and held-out kinds "
                     f"{list(GROUPS['calib'])}, declining at most {args.max_loss:.1%} of the "
                     "digits read right")
@@ -371,7 +427,16 @@ def main(argv=None) -> int:
                     "distance of the per-channel means of the dense head's input to the "
                     "nearest digit class (shared covariance fitted on the 55,000 MNIST training "
                     "digits and the train writers' pen digits), standardised on the "
-                    f"calibration digits; weight and threshold chosen on {held}"}
+                    f"calibration digits; weight and threshold chosen on {held}"
+                    + ("; + neighbour_weight x (1 - cosine similarity of the penultimate "
+                       "features to the nearest of "
+                       f"{len(net.stats['reading.bank'])} training digits' (half MNIST "
+                       "training, half train writers' pen digits; centred, projected on "
+                       f"{net.stats['reading.bank'].shape[1]} principal directions)), "
+                       "standardised on the calibration digits, its weight chosen on "
+                       "development data (calibration kinds + the first fresh kinds), "
+                       "base_threshold: the threshold without it"
+                       if "reading.bank" in net.stats else "")}
             else:
                 net.stats = {}
             net.metadata.pop("source", None)

@@ -8,8 +8,9 @@ weights that are not finite as float32 or could overflow, an architecture the en
 run) into one WeightsError whose message names the file and the problem.
 
 Besides the layers' parameters a file may hold the feature statistics of the "not a digit"
-score (``reading.means``, ``reading.precision``: see ``stats_shapes`` and drawcnn.reading);
-they are checked the same way, and a file without them loads as before.
+score (``reading.means``, ``reading.precision``: see ``stats_shapes`` and drawcnn.reading),
+optionally with a bank of training digits' penultimate features (``NEIGHBOUR_KEYS``); they
+are checked the same way, and a file without them loads as before.
 """
 
 from __future__ import annotations
@@ -48,6 +49,16 @@ def head_channels(arch: Architecture) -> int:
     return int(shape[0]) if len(shape) == 3 else 0
 
 
+def penultimate_width(arch: Architecture) -> int:
+    """Width of the last Dense layer's input (the penultimate features), 0 if it has none."""
+    kinds = [type(spec).__name__ for spec in arch.layers]
+    if "Dense" not in kinds:
+        return 0
+    i = len(kinds) - 1 - kinds[::-1].index("Dense")
+    shape = tuple(arch.input_shape) if i == 0 else arch.output_shapes()[i - 1]
+    return int(shape[0]) if len(shape) == 1 else 0
+
+
 def stats_shapes(arch: Architecture) -> dict[str, tuple]:
     """Shapes of the optional statistics for ``arch``: the class means of the per-channel
     means of the dense head's input maps, and the inverse of their shared covariance."""
@@ -57,15 +68,44 @@ def stats_shapes(arch: Architecture) -> dict[str, tuple]:
     return {f"{STATS_PREFIX}means": (arch.num_classes, k), f"{STATS_PREFIX}precision": (k, k)}
 
 
+#: The optional nearest-neighbour part of the score: unit vectors of training digits'
+#: penultimate features (``bank``, N x D) after centring (``center``) and a projection
+#: (``projection``, F x D); all three or none, and only with the arrays above.
+NEIGHBOUR_KEYS = tuple(f"{STATS_PREFIX}{k}" for k in ("bank", "center", "projection"))
+#: Most vectors a bank may hold (20,000 are shipped).
+MAX_BANK = 100_000
+
+
+def neighbour_shapes(arch: Architecture, stats: dict, fail) -> dict[str, tuple]:
+    """Shapes the neighbour arrays of ``stats`` must have (empty when there are none)."""
+    have = [k for k in NEIGHBOUR_KEYS if k in stats]
+    if not have:
+        return {}
+    if len(have) != len(NEIGHBOUR_KEYS):
+        raise fail(f"statistics arrays {sorted(have)} are only part of the neighbour bank "
+                   f"(needs {list(NEIGHBOUR_KEYS)})")
+    width = penultimate_width(arch)
+    bank = np.asarray(stats[NEIGHBOUR_KEYS[0]])
+    if not width or bank.ndim != 2 or not (1 <= bank.shape[0] <= MAX_BANK) or \
+            not (1 <= bank.shape[1] <= width):
+        raise fail(f"{NEIGHBOUR_KEYS[0]} has shape {bank.shape}, {arch.name} needs "
+                   f"(1..{MAX_BANK}, 1..{width})")
+    n, d = bank.shape
+    return {NEIGHBOUR_KEYS[0]: (n, d), NEIGHBOUR_KEYS[1]: (width,),
+            NEIGHBOUR_KEYS[2]: (width, d)}
+
+
 def check_stats(arch: Architecture, stats: dict, fail) -> dict[str, np.ndarray]:
-    """``stats`` as float32 arrays, all or none of ``stats_shapes(arch)``, finite and bounded;
-    ``fail(message)`` builds the error to raise."""
+    """``stats`` as float32 arrays: all or none of ``stats_shapes(arch)`` (and, optionally, the
+    neighbour bank, its vectors of unit length), finite and bounded; ``fail(message)`` builds
+    the error to raise."""
     if not stats:
         return {}
-    expected = stats_shapes(arch)
-    if set(stats) != set(expected):
+    expected = {**stats_shapes(arch), **neighbour_shapes(arch, stats, fail)}
+    if set(stats) != set(expected) or not stats_shapes(arch).keys() <= set(stats):
         raise fail(f"statistics arrays {sorted(stats)} do not match {arch.name} (needs "
-                   f"{sorted(expected) or 'none'})")
+                   f"{sorted(stats_shapes(arch)) or 'none'}, optionally "
+                   f"{list(NEIGHBOUR_KEYS)})")
     out = {}
     for key, shape in expected.items():
         arr = np.asarray(stats[key])
@@ -76,6 +116,9 @@ def check_stats(arch: Architecture, stats: dict, fail) -> dict[str, np.ndarray]:
         if not np.all(np.isfinite(arr32)) or np.abs(arr32).max(initial=0.0) > MAX_STAT:
             raise fail(f"{key} contains NaN, infinite or huge values")
         out[key] = arr32
+    bank = out.get(NEIGHBOUR_KEYS[0])
+    if bank is not None and np.abs(np.linalg.norm(bank, axis=1) - 1.0).max() > 0.01:
+        raise fail(f"{NEIGHBOUR_KEYS[0]} holds vectors that are not of unit length")
     return out
 
 
@@ -83,19 +126,24 @@ def check_stats(arch: Architecture, stats: dict, fail) -> dict[str, np.ndarray]:
 #: two standard deviations positive (see drawcnn.reading.novelty_scores).
 SCORE_FIELDS = ("energy_mean", "energy_std", "distance_mean", "distance_std", "weight",
                 "threshold")
+#: ... and with a neighbour bank: its part's standardisation and weight, and the threshold of
+#: the score without it (what a fine-tuned copy, whose penultimate features moved, uses).
+NEIGHBOUR_FIELDS = ("neighbour_mean", "neighbour_std", "neighbour_weight", "base_threshold")
 
 
-def check_score(meta: dict, fail) -> None:
-    """A file with statistics must say how to use them: every SCORE_FIELDS a finite number."""
+def check_score(meta: dict, fail, neighbours: bool = False) -> None:
+    """A file with statistics must say how to use them: every SCORE_FIELDS (and with a
+    neighbour bank every NEIGHBOUR_FIELDS) a finite number."""
     score = (meta.get("reading") or {}).get("score") if isinstance(meta.get("reading"),
                                                                   dict) else None
     if not isinstance(score, dict):
         raise fail("has feature statistics but no reading.score calibration in its metadata")
-    for key in SCORE_FIELDS:
+    for key in SCORE_FIELDS + (NEIGHBOUR_FIELDS if neighbours else ()):
         v = score.get(key)
         if type(v) not in (int, float) or not np.isfinite(v) or abs(v) > MAX_STAT:
             raise fail(f"reading.score.{key} is not a finite number ({str(v)[:20]!r})")
-    if score["energy_std"] <= 0 or score["distance_std"] <= 0:
+    if score["energy_std"] <= 0 or score["distance_std"] <= 0 or \
+            (neighbours and score["neighbour_std"] <= 0):
         raise fail("reading.score has a standard deviation that is not positive")
 
 
@@ -117,7 +165,10 @@ def save_network(net, path, training: dict | None = None) -> Path:
     arrays = net.get_params()
     stats = check_stats(net.arch, getattr(net, "stats", None) or {}, WeightsError)
     if stats:
-        check_score(meta, lambda m: WeightsError(f"cannot save {path}: it {m}"))
+        check_score(meta, lambda m: WeightsError(f"cannot save {path}: it {m}"),
+                    NEIGHBOUR_KEYS[0] in stats)
+    if NEIGHBOUR_KEYS[0] in stats:  # unit vectors: half precision is plenty, half the size
+        stats[NEIGHBOUR_KEYS[0]] = stats[NEIGHBOUR_KEYS[0]].astype(np.float16)
     arrays.update(stats)
     # default=str: an odd value in the metadata must never cost the trained weights
     arrays[META_KEY] = np.frombuffer(json.dumps(meta, default=str).encode("utf-8"), np.uint8)
@@ -243,7 +294,7 @@ def read_weights(path) -> tuple[Architecture, dict[str, np.ndarray], dict[str, n
         raise WeightsError(f"{path}: the weights are so large that the network's outputs "
                            "could overflow (damaged file?)")
     if stats:
-        check_score(meta, fail)
+        check_score(meta, fail, NEIGHBOUR_KEYS[0] in stats)
     meta.pop(META_KEY, None)
     return arch, params, stats, meta
 
