@@ -3,20 +3,23 @@
     git show f52980e^:weights/deep.npz > /tmp/deep-mnist-only.npz   # the MNIST-only stage
     python -m drawcnn.cli.train_readings --arch deep --init /tmp/deep-mnist-only.npz --fold 0 \
         --head-only --steps 3000 --lr 3e-4 --neg-share 0.3 --pen-share 0.3 --batch 128 \
-        --more-negatives --personal --out weights/deep.npz --report deep.json
+        --more-negatives --personal --neighbours 20000 --out weights/deep.npz --report deep.json
 
 For one writer fold of the 30 pendigits writers (3 folds of 10, seeded): fine-tunes the given
 weights (default: the shipped file) on MNIST + the other 20 writers' strokes rendered through
 the app's preprocessing with canvas-like augmentation + generated non-digits (train kinds)
 with flat targets (``--more-negatives``: also the composed kinds and more typed glyphs); fits
-the novelty score's Gaussians (``adapt.fit_gaussian``) on MNIST training digits and the train
+the novelty score's Gaussians (``novelty.fit_gaussian``) on MNIST training digits and the train
 writers' pen digits; calibrates the softmax threshold and the novelty score on 5 held-out
-writers and held-out kinds of non-digits (``adapt.calibrate_balanced``,
-``adapt.calibrate_novelty``); measures both on the other 5 writers, on test kinds never used
-before, on typed digits and on MNIST test; optionally (--personal) the 30-drawing personal
-fine-tune on each of the 10 held-out writers. ``--eval-only`` measures a file as it is
-(``--refit-score`` fits its novelty score again). Writes the weights (only if MNIST test passes
-its target) and a JSON report. Rendered data is cached in --cache (not in the project).
+writers and held-out kinds of non-digits (``novelty.calibrate_balanced``,
+``novelty.calibrate_novelty``), with ``--neighbours N`` also a bank of N training digits'
+penultimate features (``novelty.fit_neighbours``); measures both on the other 5 writers, on
+the held-out kinds (test, fresh, fresh2: ``data.negatives.GROUPS``), on typed digits and on
+MNIST test, with the separate-dot rule (``data.dots``) applied as the app does; optionally
+(--personal) the 30-drawing personal fine-tune on each of the 10 held-out writers.
+``--eval-only`` measures a file as it is (``--refit-score`` fits its novelty score
+again). Writes the weights (only if MNIST test passes its target) and a JSON report. Rendered
+data is cached in --cache (not in the project).
 """
 
 from __future__ import annotations
@@ -29,9 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from drawcnn.adapt import choose_blend, features, head_start, outlier_exposure, softmax
+from drawcnn.adapt import choose_blend, features, head_start, outlier_exposure
 from drawcnn.data import augment_batch, load_dataset
-from drawcnn.data.dots import separate_dots
 from drawcnn.data.negatives import (
     COMPOSED,
     FONT_TEXT_MORE,
@@ -47,14 +49,11 @@ from drawcnn.errors import DataError
 from drawcnn.novelty import (
     calibrate_balanced,
     calibrate_novelty,
-    combine_novelty,
     fit_gaussian,
-    fit_neighbours,
-    head_outputs,
-    neighbour_distance,
-    novelty_parts,
 )
-from drawcnn.training import _replay_images, fine_tune, split_validation
+from drawcnn.training import split_validation
+
+from .readings_measure import add_neighbours, digit_stats, novelty, outputs, parts, personal
 
 MIN_MNIST = {"deep": 0.995, "lenet": 0.990, "simple": 0.989}
 
@@ -86,85 +85,6 @@ def training_record(meta: dict, args, mnist_test: float, alpha: float, init: str
             "head_only": bool(args.head_only), "blend": alpha, "fold": args.fold,
             "test_accuracy": float(mnist_test), "test_images": 10000,
             "previous_training": meta.get("training")}
-
-
-def outputs(net, x) -> dict:
-    """What the measurements need of images ``x``: logits, probabilities, pooled and
-    penultimate features, and which images have a separate dot (declined whatever the
-    network says)."""
-    o = head_outputs(net, x)
-    return {**o, "p": softmax(o["logits"]), "dot": separate_dots(x)}
-
-
-def parts(net, o: dict):
-    return novelty_parts(o["logits"], o["pooled"], net.stats["reading.means"],
-                         net.stats["reading.precision"])
-
-
-def neighbour(net, o: dict):
-    """Distance to the nearest bank vector, or None when ``net`` has no bank."""
-    st = net.stats or {}
-    if "reading.bank" not in st:
-        return None
-    return neighbour_distance(o["penultimate"], st["reading.bank"], st["reading.center"],
-                              st["reading.projection"])
-
-
-def novelty(net, o: dict, score: dict):
-    return combine_novelty(*parts(net, o), score, neighbour(net, o))
-
-
-def add_neighbours(net, score, fit_x, calib, calib_neg, right, args) -> dict:
-    """Fit a bank of ``args.neighbours`` training digits' penultimate features into
-    ``net.stats`` and return ``score`` extended with its standardisation (on the calibration
-    digits), its weight (``args.neighbour_weight`` times the spread of the score without it
-    on those digits) and the threshold recalibrated (the old one kept as base_threshold)."""
-    bank = fit_neighbours(head_outputs(net, fit_x)["penultimate"], args.neighbour_dims)
-    net.stats = {**{k: v for k, v in net.stats.items() if k in ("reading.means",
-                                                                "reading.precision")}, **bank}
-    base = {k: v for k, v in score.items() if not k.startswith("neighbour_")
-            and k != "base_threshold"}
-    base["threshold"] = score.get("base_threshold", score["threshold"])
-    d = neighbour(net, calib)
-    spread = float(combine_novelty(*parts(net, calib), base).std())
-    out = {**base, "neighbour_mean": float(d.mean()), "neighbour_std": float(d.std()) or 1.0,
-           "neighbour_weight": args.neighbour_weight * spread,
-           "base_threshold": base["threshold"]}
-    out["threshold"] = -calibrate_balanced(-novelty(net, calib, out), right,
-                                           -novelty(net, calib_neg, out), args.max_loss)
-    return out
-
-
-def digit_stats(p, y, declined) -> dict:
-    pred = p.argmax(1)
-    right = (pred == y) & ~declined
-    return {"n": int(len(y)), "right": float(right.mean()),
-            "right_without_threshold": float((pred == y).mean()),
-            "rejected": float(declined.mean()),
-            "wrong_accepted": float(((pred != y) & ~declined).mean())}
-
-
-def personal(net, pd, writers, x_plain, decline, seed=0):
-    """3 drawings a digit of one writer -> fine_tune -> that writer's other digits."""
-    rows = []
-    for w in writers:
-        idx = np.flatnonzero(pd.writers == w)
-        rng = np.random.default_rng(seed + int(w.split("-")[-1]))
-        teach = np.concatenate([rng.choice(idx[pd.labels[idx] == d], 3, replace=False)
-                                for d in range(10)])
-        rest = np.setdiff1d(idx, teach)
-        o = outputs(net, x_plain[rest])
-        before = digit_stats(o["p"], pd.labels[rest], decline(net, o))["right"]
-        t0 = time.perf_counter()
-        replay = _replay_images(seed, exclude_writers=[w])  # never the writer under test
-        tuned = fine_tune(net, x_plain[teach][:, 0], pd.labels[teach], seed=seed, replay=replay)
-        secs = time.perf_counter() - t0
-        o = outputs(tuned, x_plain[rest])
-        after = digit_stats(o["p"], pd.labels[rest], decline(tuned, o))["right"]
-        rows.append({"writer": w, "test": int(len(rest)), "before": before, "after": after,
-                     "seconds": round(secs, 1)})
-        print(f"  {w}: {before:.4f} -> {after:.4f} on {len(rest)} ({secs:.1f} s)", flush=True)
-    return rows
 
 
 def main(argv=None) -> int:
