@@ -11,7 +11,7 @@ the result; nothing here knows Qt.
 * a drawing whose longest side is under ``MIN_SIZE_FRACTION`` of the canvas (a dot, a tick):
   "too small to read" (the preprocessing keeps it small, so what the network saw shows that);
 * a drawing with a separate dot (``data.dots.separate_dot``: !, ?, i, j, :, ;, ÷), which no
-  handwritten digit has: "not a digit: it has a separate dot", whatever the network says;
+  handwritten digit has: "not a digit: a separate dot", whatever the network says;
 * a drawing the network's calibrated test finds unlike digits: "not a digit". With feature
   statistics in its weights file (``net.stats``), the test is the ``novelty`` score, an energy
   score of the logits plus the Mahalanobis distance of the dense head's input (per-channel
@@ -220,7 +220,7 @@ def read_image(model_input: np.ndarray, net=None, *, details: bool = False,
     digit = int(np.argmax(probs))
     closest = f"closest {digit} at {probs[digit]:.0%}"
     if separate_dot(x):
-        return Reading(None, probs, x, f"not a digit: it has a separate dot ({closest})",
+        return Reading(None, probs, x, f"not a digit: a separate dot ({closest})",
                        acts, steps if details else None, novelty)
     declined = (novelty > params["threshold"] if novelty is not None
                 else probs[digit] < min_confidence(net))

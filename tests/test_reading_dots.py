@@ -15,7 +15,14 @@ from drawcnn.data.negatives import kind_strokes
 from drawcnn.errors import DataError
 from drawcnn.reading import read_drawing, read_image
 
-from .gui_helpers import line, make_window, stroke, trained_weights, wait_update
+from .gui_helpers import (
+    line,
+    make_window,
+    screenshot_path,
+    stroke,
+    trained_weights,
+    wait_update,
+)
 
 
 def _bar(dot_at=None, dot=1.0, size=3):
@@ -116,3 +123,4 @@ def test_the_app_shows_an_exclamation_mark_as_not_a_digit(qtbot, tmp_path):
     caption = w.probabilities.caption.text()
     assert "not a digit" in caption and "separate dot" in caption, caption
     assert w.probabilities.digit.text() == "1"  # the closest digit, greyed
+    assert w.grab().save(str(screenshot_path("not_a_digit_dot.png", tmp_path)))

@@ -44,6 +44,17 @@ def bar_label(p: float) -> str:
     return f"{p:.0%}"
 
 
+
+def _detail(reason: str) -> str:
+    """What a "not a digit" reason adds to the heading: "not a digit: a separate dot (closest
+    1 at 97%)" -> "a separate dot (closest 1 at 97%)", "not a digit (closest 4 at 36%)" ->
+    "closest 4 at 36%"."""
+    if reason.startswith("not a digit"):
+        reason = reason[len("not a digit"):].lstrip(":; ").strip()
+        if reason.startswith("(") and reason.endswith(")") and reason.count("(") == 1:
+            reason = reason[1:-1]
+    return reason
+
 class ProbabilitiesPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -199,8 +210,10 @@ class ProbabilitiesPanel(QWidget):
         closest = reading.closest
         big = "–" if closest is None else str(closest)
         if drawn:
-            caption = (f"<b>not a digit</b><br><small>{reading.reason}</small>"
-                       if reading.reason != "not a digit" else "<b>not a digit</b>")
+            caption = "<b>not a digit</b>"
+            detail = _detail(reading.reason)
+            if detail:
+                caption += f"<br><small>{detail}</small>"
             self._set_texts(big, caption, f"closest digit: {closest}")
         else:
             self._set_texts(big, reading.reason[:1].upper() + reading.reason[1:])
