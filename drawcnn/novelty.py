@@ -140,16 +140,19 @@ def combine_novelty(energy, log_dist, params: dict, neighbour=None) -> np.ndarra
 
 def without_neighbours(net):
     """``net`` with the nearest-neighbour part of its score taken out (its bank no longer
-    matches once the dense head has changed): the score and threshold without it remain."""
-    score = ((net.metadata.get("reading") or {}).get("score") or {})
-    if "reading.bank" not in (net.stats or {}) or "base_threshold" not in score:
+    matches once the dense head has changed): the rest of the score remains, with the
+    threshold calibrated without that part (``base_threshold``)."""
+    if "reading.bank" not in (net.stats or {}):
         return net
     net.stats = {k: v for k, v in net.stats.items()
                  if k not in ("reading.bank", "reading.center", "reading.projection")}
+    reading = net.metadata.get("reading") or {}
+    score = reading.get("score") or {}
     kept = {k: v for k, v in score.items()
             if k not in ("neighbour_mean", "neighbour_std", "neighbour_weight", "base_threshold")}
-    kept["threshold"] = score["base_threshold"]
-    net.metadata = {**net.metadata, "reading": {**net.metadata["reading"], "score": kept}}
+    if "base_threshold" in score:
+        kept["threshold"] = score["base_threshold"]
+    net.metadata = {**net.metadata, "reading": {**reading, "score": kept}}
     return net
 
 

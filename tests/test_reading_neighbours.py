@@ -142,3 +142,17 @@ def test_shipped_banks_and_the_one_image_path_agree():
     plain, detailed = read_image(BAR, net), read_image(BAR, net, details=True)
     assert plain.novelty == pytest.approx(detailed.novelty, rel=1e-4, abs=1e-4)
     assert net.stats["reading.bank"].shape == (20000, 128)
+
+
+def test_a_bank_without_its_base_threshold_is_still_dropped_by_fine_tuning():
+    """Found while measuring: a network whose score in memory had no base_threshold kept its
+    bank through fine_tune, and the tuned head's moved features were read as unlike digits
+    (one writer's digits 99.1% -> 91.3% read right)."""
+    from drawcnn.training import fine_tune
+
+    net, _ = _with_bank()
+    net.metadata["reading"]["score"].pop("base_threshold")
+    x = np.repeat(BAR[None], 10, axis=0)
+    tuned = fine_tune(net, x, np.arange(10), replay=np.zeros((8, 1, 28, 28), np.float32))
+    assert not set(NEIGHBOUR_KEYS) & set(tuned.stats)
+    assert "neighbour_weight" not in tuned.metadata["reading"]["score"]

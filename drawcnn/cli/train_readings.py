@@ -269,10 +269,18 @@ def main(argv=None) -> int:
                                                      replace=False)]])
         score = add_neighbours(net, score, fit_x, outs["calib"], outs["calib_neg"], right, args)
         print(f"neighbour bank fitted ({time.perf_counter() - t0:.0f} s): {score}", flush=True)
+    # the network measured carries its calibration, as a saved file would: a fine-tuned copy
+    # (--personal) then adjusts its own (fine_tune drops the bank and its part of the score)
+    net.metadata["reading"] = {**(net.metadata.get("reading") or {}), "min_confidence": threshold}
+    if score is not None:
+        net.metadata["reading"]["score"] = score
     methods = {"softmax": lambda net, o: o["dot"] | (o["p"].max(1) < threshold)}
     if score is not None:
-        methods["novelty"] = lambda net, o: o["dot"] | (novelty(net, o, score)
-                                                        > score["threshold"])
+        def own(net):
+            return net.metadata["reading"]["score"]
+
+        methods["novelty"] = lambda net, o: o["dot"] | (novelty(net, o, own(net))
+                                                        > own(net)["threshold"])
     report = {
         "arch": net.arch.name, "fold": args.fold, "init": init, "steps": args.steps,
         "blend": alpha, "mnist_val_by_blend": val, "lr": args.lr, "max_loss": args.max_loss,
