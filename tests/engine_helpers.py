@@ -1,4 +1,7 @@
-"""Shared helpers for the engine tests: synthetic data and numerical gradients."""
+"""Shared helpers for the engine tests: synthetic data, numerical gradients, and weights files
+rewritten on purpose."""
+
+import json
 
 import numpy as np
 
@@ -41,3 +44,16 @@ def numerical_grad(f, arr, idx_list, eps):
 def sample_indices(shape, k, rng):
     flat = rng.choice(int(np.prod(shape)), size=min(k, int(np.prod(shape))), replace=False)
     return [np.unravel_index(i, shape) for i in flat]
+
+
+def rewrite_weights(path, mutate):
+    """Rewrite a saved weights file after ``mutate(arrays, metadata)`` changed it in place (a
+    damaged or hand-edited file, for the load checks)."""
+    from drawcnn.engine.weights import META_KEY
+
+    with np.load(path) as d:
+        arrays = {k: d[k] for k in d.files}
+    meta = json.loads(bytes(arrays[META_KEY]).decode())
+    mutate(arrays, meta)
+    arrays[META_KEY] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    np.savez(path, **arrays)

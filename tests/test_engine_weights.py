@@ -1,6 +1,5 @@
 """Weights files: round trip, atomic save, and one clear WeightsError for every bad file."""
 
-import json
 import os
 import zipfile
 
@@ -8,7 +7,8 @@ import numpy as np
 import pytest
 
 from drawcnn.engine import WeightsError, build_network, load_network, save_network
-from drawcnn.engine.weights import META_KEY
+
+from .engine_helpers import rewrite_weights
 
 
 @pytest.fixture
@@ -44,15 +44,6 @@ def test_atomic_save_keeps_old_file_when_write_fails(saved, monkeypatch):
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left
 
 
-def _rewrite(path, mutate):
-    with np.load(path) as d:
-        arrays = {k: d[k] for k in d.files}
-    meta = json.loads(bytes(arrays[META_KEY]).decode())
-    mutate(arrays, meta)
-    arrays[META_KEY] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
-    np.savez(path, **arrays)
-
-
 @pytest.mark.parametrize(
     "breakage,message",
     [
@@ -82,17 +73,19 @@ def test_broken_files_raise_weights_error(saved, tmp_path, breakage, message):
     elif breakage == "missing":
         path = tmp_path / "nope.npz"
     elif breakage == "wrong_shape":
-        _rewrite(path, lambda a, m: a.__setitem__("conv1.W", np.zeros((6, 1, 3, 3), np.float32)))
+        rewrite_weights(path, lambda a, m: a.__setitem__("conv1.W",
+                                                         np.zeros((6, 1, 3, 3), np.float32)))
     elif breakage == "missing_array":
-        _rewrite(path, lambda a, m: a.pop("fc2.b"))
+        rewrite_weights(path, lambda a, m: a.pop("fc2.b"))
     elif breakage == "nan":
-        _rewrite(path, lambda a, m: a["fc1.W"].__setitem__((0, 0), np.nan))
+        rewrite_weights(path, lambda a, m: a["fc1.W"].__setitem__((0, 0), np.nan))
     elif breakage == "no_meta":
         np.savez(path, w=np.zeros(3))
     elif breakage == "future":
-        _rewrite(path, lambda a, m: m.__setitem__("format_version", 99))
+        rewrite_weights(path, lambda a, m: m.__setitem__("format_version", 99))
     elif breakage == "bad_arch":
-        _rewrite(path, lambda a, m: m["architecture"]["layers"].__setitem__(0, {"type": "Foo"}))
+        rewrite_weights(path, lambda a, m: m["architecture"]["layers"].__setitem__(
+            0, {"type": "Foo"}))
     elif breakage == "folder":
         path = tmp_path
     elif breakage == "bitflip":

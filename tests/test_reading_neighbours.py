@@ -2,13 +2,12 @@
 penultimate features, stored in half precision, checked on load, used by every reading path,
 and dropped (with the threshold calibrated without it) when fine-tuning moves the features."""
 
-import json
 
 import numpy as np
 import pytest
 
 from drawcnn.engine import WeightsError, build_network, load_network, save_network
-from drawcnn.engine.weights import META_KEY, NEIGHBOUR_KEYS, penultimate_width, stats_shapes
+from drawcnn.engine.weights import NEIGHBOUR_KEYS, penultimate_width, stats_shapes
 from drawcnn.novelty import (
     combine_novelty,
     fit_neighbours,
@@ -18,6 +17,8 @@ from drawcnn.novelty import (
 )
 from drawcnn.reading import read_image
 from drawcnn.shipped import shipped_weights
+
+from .engine_helpers import rewrite_weights
 
 BAR = np.zeros((28, 28), np.float32)
 BAR[4:24, 13:16] = 1.0
@@ -47,15 +48,6 @@ def saved(tmp_path):
     path = tmp_path / "lenet.npz"
     save_network(net, path)
     return net, path
-
-
-def _rewrite(path, mutate):
-    with np.load(path) as d:
-        arrays = {k: d[k] for k in d.files}
-    meta = json.loads(bytes(arrays[META_KEY]).decode())
-    mutate(arrays, meta)
-    arrays[META_KEY] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
-    np.savez(path, **arrays)
 
 
 def test_a_bank_digit_is_its_own_nearest_neighbour():
@@ -106,7 +98,7 @@ def test_the_parts_add_up():
 ])
 def test_bad_banks_are_a_weights_error(saved, mutate, message):
     _, path = saved
-    _rewrite(path, mutate)
+    rewrite_weights(path, mutate)
     with pytest.raises(WeightsError, match=message):
         load_network(path)
 

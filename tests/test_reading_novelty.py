@@ -1,16 +1,17 @@
 """The feature-space "not a digit" score: stored with the weights, checked on load, used by
 read_image, kept by copies and fine-tuning; a file without it reads as before."""
 
-import json
 
 import numpy as np
 import pytest
 
 from drawcnn.engine import WeightsError, build_network, load_network, save_network
-from drawcnn.engine.weights import META_KEY, NEIGHBOUR_KEYS, stats_shapes
+from drawcnn.engine.weights import NEIGHBOUR_KEYS, stats_shapes
 from drawcnn.novelty import calibrate_novelty, combine_novelty, fit_gaussian, novelty_parts
 from drawcnn.reading import read_image
 from drawcnn.shipped import shipped_weights
+
+from .engine_helpers import rewrite_weights
 
 BAR = np.zeros((28, 28), np.float32)
 BAR[4:24, 13:16] = 1.0
@@ -36,15 +37,6 @@ def saved(tmp_path):
     path = tmp_path / "lenet.npz"
     save_network(net, path)
     return net, path
-
-
-def _rewrite(path, mutate):
-    with np.load(path) as d:
-        arrays = {k: d[k] for k in d.files}
-    meta = json.loads(bytes(arrays[META_KEY]).decode())
-    mutate(arrays, meta)
-    arrays[META_KEY] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
-    np.savez(path, **arrays)
 
 
 def test_shapes_follow_the_architecture():
@@ -128,7 +120,7 @@ def test_fine_tune_keeps_the_score():
 ])
 def test_bad_statistics_are_a_weights_error(saved, mutate, message):
     _, path = saved
-    _rewrite(path, mutate)
+    rewrite_weights(path, mutate)
     with pytest.raises(WeightsError, match=message):
         load_network(path)
 
