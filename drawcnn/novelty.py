@@ -94,14 +94,21 @@ def _unit(a: np.ndarray) -> np.ndarray:
 def fit_neighbours(features, dims: int = 128) -> dict[str, np.ndarray]:
     """A bank of the given penultimate ``features`` (N, F) of training digits: each made unit
     length, centred, projected on its ``dims`` principal directions, unit length again (the
-    deep nearest-neighbour score of Sun et al., 2022, made smaller and faster)."""
+    deep nearest-neighbour score of Sun et al., 2022, made smaller and faster). The rows are
+    shuffled, so that the first rows are a fair sample (``NEIGHBOUR_SAMPLE``)."""
     f = _unit(np.asarray(features, np.float64))
     center = f.mean(axis=0)
     _, _, vt = np.linalg.svd(f - center, full_matrices=False)
     projection = vt[:dims].T
-    return {"reading.bank": _unit((f - center) @ projection).astype(np.float32),
+    order = np.random.default_rng(0).permutation(len(f))  # any prefix is a fair sample
+    return {"reading.bank": _unit((f[order] - center) @ projection).astype(np.float32),
             "reading.center": center.astype(np.float32),
             "reading.projection": projection.astype(np.float32)}
+
+
+#: A reading first looks at this many bank vectors: the nearest of them bounds the nearest of
+#: all, which usually settles the answer (``reading.novelty_scores``).
+NEIGHBOUR_SAMPLE = 1024
 
 
 def neighbour_distance(features, bank, center, projection, chunk: int = 2048) -> np.ndarray:

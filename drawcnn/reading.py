@@ -34,7 +34,13 @@ from .data.dots import separate_dot
 from .data.preprocess import preprocess_steps, render_strokes
 from .data.strokes import extent
 from .errors import NonFiniteOutput, WeightsError
-from .novelty import combine_novelty, neighbour_distance, novelty_parts, penultimate
+from .novelty import (
+    NEIGHBOUR_SAMPLE,
+    combine_novelty,
+    neighbour_distance,
+    novelty_parts,
+    penultimate,
+)
 
 #: Side of the "as drawn" image for the pipeline view's first and naive-resize stages.
 RAW_SIZE = 112
@@ -64,7 +70,8 @@ class Reading:
     reason: str
     activations: list | None = field(default=None, repr=False)
     steps: dict | None = field(default=None, repr=False)
-    #: The novelty score (higher: less like a digit) when the network has one, else None.
+    #: The novelty score (higher: less like a digit) when the network has one, else None; a
+    #: bound on the same side of the threshold when the bank search could stop early.
     novelty: float | None = None
 
     @property
@@ -157,7 +164,8 @@ def score_params(net) -> dict | None:
     return ((getattr(net, "metadata", None) or {}).get("reading") or {}).get("score")
 
 
-def novelty_scores(net, logits: np.ndarray, head_input: np.ndarray, params: dict) -> np.ndarray:
+def novelty_scores(net, logits: np.ndarray, head_input: np.ndarray, params: dict,
+                   threshold: float | None = None) -> np.ndarray:
     """Novelty of (N, classes) logits and the dense head's inputs (N, C, H, W), or the Flatten
     layer's outputs (N, C*H*W): higher is less like a digit.
 
@@ -166,18 +174,32 @@ def novelty_scores(net, logits: np.ndarray, head_input: np.ndarray, params: dict
     per-channel means of the head input to a class mean (``net.stats``); plus, when the file
     has a neighbour bank, neighbour_weight * (neighbour distance - mean) / std, the distance
     of the penultimate features to the nearest training digit's (``novelty.neighbour_distance``).
+
+    With a ``threshold`` and one row, the search of the bank stops as soon as the side of the
+    threshold is certain (a distance is at least 0; the nearest of the first
+    ``NEIGHBOUR_SAMPLE`` vectors is at least as far as the nearest of all): the score returned
+    is then a bound on that side, not the exact value (a reading costs ~0.1 ms instead of ~1).
     """
     st = net.stats
     means = st["reading.means"]
     head = np.asarray(head_input)
     pooled = head.reshape(len(head), means.shape[1], -1).mean(axis=2)
     energy, log_dist = novelty_parts(logits, pooled, means, st["reading.precision"])
-    neighbour = None
-    if "reading.bank" in st:
-        pen = penultimate(net, np.ascontiguousarray(head.reshape(len(head), -1), np.float32))
-        neighbour = neighbour_distance(pen, st["reading.bank"], st["reading.center"],
-                                       st["reading.projection"])
-    return combine_novelty(energy, log_dist, params, neighbour)
+    if "reading.bank" not in st or "neighbour_weight" not in params:
+        return combine_novelty(energy, log_dist, params)
+    pen = penultimate(net, np.ascontiguousarray(head.reshape(len(head), -1), np.float32))
+    base = combine_novelty(energy, log_dist, params)
+    w, mean, std = (params[k] for k in ("neighbour_weight", "neighbour_mean", "neighbour_std"))
+    bank, center, proj = st["reading.bank"], st["reading.center"], st["reading.projection"]
+    if threshold is not None and len(base) == 1:
+        lowest = base + w * (0.0 - mean) / std
+        if lowest[0] > threshold:
+            return lowest
+        upper = base + w * (neighbour_distance(pen, bank[:NEIGHBOUR_SAMPLE], center, proj)
+                            - mean) / std
+        if upper[0] <= threshold:
+            return upper
+    return base + w * (neighbour_distance(pen, bank, center, proj) - mean) / std
 
 
 def _forward(net, x: np.ndarray, details: bool, score: bool):
@@ -213,7 +235,7 @@ def read_image(model_input: np.ndarray, net=None, *, details: bool = False,
     probs = np.asarray(probs, dtype=np.float64)
     novelty = None
     if parts is not None:
-        novelty = float(novelty_scores(net, *parts, params)[0])
+        novelty = float(novelty_scores(net, *parts, params, params["threshold"])[0])
     if not np.all(np.isfinite(probs)) or not np.isfinite(novelty if novelty is not None else 0):
         raise NonFiniteOutput(f"the network {net.name!r} produced non-finite outputs "
                               "(its weights are damaged); no reading")

@@ -148,3 +148,29 @@ def test_a_bank_without_its_base_threshold_is_still_dropped_by_fine_tuning():
     tuned = fine_tune(net, x, np.arange(10), replay=np.zeros((8, 1, 28, 28), np.float32))
     assert not set(NEIGHBOUR_KEYS) & set(tuned.stats)
     assert "neighbour_weight" not in tuned.metadata["reading"]["score"]
+
+
+def test_stopping_the_bank_search_early_never_changes_the_answer():
+    """One reading searches the first NEIGHBOUR_SAMPLE vectors, and all of them only when that
+    cannot settle the side of the threshold: the answer is the exhaustive one's."""
+    from drawcnn.data.negatives import GROUPS, make_negatives
+    from drawcnn.reading import novelty_scores
+
+    net = load_network(shipped_weights()["deep"])
+    params = net.metadata["reading"]["score"]
+    t = params["threshold"]
+    rng = np.random.default_rng(0)
+    x = np.concatenate([make_negatives(GROUPS["calib"], 40, rng)[0],
+                        make_negatives(GROUPS["test"], 40, rng)[0],
+                        rng.random((10, 1, 28, 28), dtype=np.float32)])
+    x = np.concatenate([x, x[:, :, ::-1]])  # flipped: some look like digits, some do not
+    early = []
+    for img in x:
+        logits, head = net.logits_and_head_input(img[None])
+        exact = novelty_scores(net, logits, head, params)[0]
+        quick = novelty_scores(net, logits, head, params, t)[0]
+        assert (quick > t) == (exact > t)
+        # declined early: a lower bound; accepted early: an upper bound
+        assert quick <= exact + 1e-5 if exact > t else quick >= exact - 1e-5
+        early.append(quick != exact)
+    assert any(early) and not all(early)
