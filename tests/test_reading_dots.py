@@ -124,3 +124,16 @@ def test_the_app_shows_an_exclamation_mark_as_not_a_digit(qtbot, tmp_path):
     assert "not a digit" in caption and "separate dot" in caption, caption
     assert w.probabilities.digit.text() == "1"  # the closest digit, greyed
     assert w.grab().save(str(screenshot_path("not_a_digit_dot.png", tmp_path)))
+
+
+def test_predict_says_why_and_exits_0(tmp_path, capsys):
+    from PIL import Image
+
+    from drawcnn.cli import main
+
+    x = read_drawing(_exclamation(), canvas_size=280).model_input
+    path = tmp_path / "exclamation.png"
+    Image.fromarray((x * 255).astype(np.uint8)).resize((140, 140)).save(path)
+    assert main(["predict", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "not a digit: a separate dot" in out and "1:" in out, out

@@ -97,6 +97,7 @@ def predict_command(args) -> int:
             continue
         order = np.argsort(p)[::-1][: min(len(p), args.top)]
         tops = "  ".join(f"{k}: {p[k] * 100:5.1f}%" for k in order)
-        answer = r.digit if r.digit is not None else "not a digit"
+        # "not a digit", or "not a digit: a separate dot" (the closest digit is in the list)
+        answer = r.digit if r.digit is not None else r.reason.split(" (closest")[0]
         print(f"{path}: {answer}  ({tops})")
     return status
