@@ -15,6 +15,7 @@ weight and threshold on held-out writers and held-out kinds of non-digits
 from __future__ import annotations
 
 import math
+import weakref
 
 import numpy as np
 
@@ -111,13 +112,71 @@ def fit_neighbours(features, dims: int = 128) -> dict[str, np.ndarray]:
 NEIGHBOUR_SAMPLE = 1024
 
 
+def project(features, center, projection) -> np.ndarray:
+    """Penultimate ``features`` (N, F) as the bank's vectors are made (``fit_neighbours``)."""
+    return _unit((_unit(np.asarray(features, np.float32)) - center) @ projection)
+
+
 def neighbour_distance(features, bank, center, projection, chunk: int = 2048) -> np.ndarray:
     """1 - the cosine similarity of each row of penultimate ``features`` (N, F), projected as
     the bank was (``fit_neighbours``), to its nearest vector in the bank: 0 for a drawing
     just like a training digit, larger the further it is from all of them."""
-    q = _unit((_unit(np.asarray(features, np.float32)) - center) @ projection)
+    q = project(features, center, projection)
+    if len(q) == 1:
+        return np.array([1.0 - nearest_similarity(q[0], bank)])
     return np.concatenate([1.0 - (q[i:i + chunk] @ bank.T).max(axis=1)
                            for i in range(0, len(q), chunk)]).astype(np.float64)
+
+
+def sample_similarity(q: np.ndarray, bank: np.ndarray) -> float:
+    """The largest cosine similarity of unit ``q`` (D,) to the first ``NEIGHBOUR_SAMPLE``
+    vectors: at most the largest over the whole bank, so 1 - it bounds the nearest distance."""
+    return float((bank[:NEIGHBOUR_SAMPLE] @ q).max())
+
+
+#: One query searches the bank's first this many dimensions (the leading principal
+#: directions) for all vectors, and the rest only for the vectors that could still be nearest.
+NEIGHBOUR_HEAD = 32
+_SPLIT_BANKS: dict[int, tuple] = {}
+
+
+def _split_bank(bank: np.ndarray):
+    """(head (N, h), tail (N, D - h), norms of the tails) of ``bank``, made once per bank."""
+    entry = _SPLIT_BANKS.get(id(bank))
+    if entry is None or entry[0]() is not bank:
+        h = min(NEIGHBOUR_HEAD, bank.shape[1])
+        tail = np.ascontiguousarray(bank[:, h:])
+        entry = (weakref.ref(bank), np.ascontiguousarray(bank[:, :h]), tail,
+                 np.linalg.norm(tail, axis=1))
+        _SPLIT_BANKS.clear()  # one bank in use at a time is the rule; never a growing cache
+        _SPLIT_BANKS[id(bank)] = entry
+    return entry[1:]
+
+
+def similarity_bounds(q: np.ndarray, bank: np.ndarray) -> np.ndarray:
+    """For each bank vector b, a bound q.b <= q_head.b_head + |q_tail| |b_tail| (Cauchy-Schwarz)
+    from the leading ``NEIGHBOUR_HEAD`` dimensions only: a quarter of the bank read."""
+    head, _, tail_norms = _split_bank(bank)
+    h = head.shape[1]
+    return head @ q[:h] + tail_norms * float(np.linalg.norm(q[h:]))
+
+
+def nearest_similarity(q: np.ndarray, bank: np.ndarray, sample: float | None = None,
+                       bounds: np.ndarray | None = None) -> float:
+    """The largest cosine similarity of unit ``q`` (D,) to the rows of ``bank``, exactly: the
+    64 vectors with the best ``similarity_bounds`` are checked in full, then only those whose
+    bound still beats the best found (or ``sample``)."""
+    head, tail, _ = _split_bank(bank)
+    h = head.shape[1]
+    bound = similarity_bounds(q, bank) if bounds is None else bounds
+    top = np.argpartition(bound, -64)[-64:] if len(bound) > 64 else np.arange(len(bound))
+    best = float((bank[top] @ q).max())
+    if sample is not None:
+        best = max(best, sample)
+    maybe = np.flatnonzero(bound >= best - 1e-5)  # float32 rounding: keep the near ties
+    if maybe.size:
+        best = max(best, float((head[maybe] @ q[:h] + tail[maybe] @ q[h:]).max()))
+    return best
 
 
 def novelty_parts(logits, pooled, means, precision) -> tuple[np.ndarray, np.ndarray]:

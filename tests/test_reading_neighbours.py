@@ -174,3 +174,18 @@ def test_stopping_the_bank_search_early_never_changes_the_answer():
         assert quick <= exact + 1e-5 if exact > t else quick >= exact - 1e-5
         early.append(quick != exact)
     assert any(early) and not all(early)
+
+
+def test_one_query_finds_the_same_nearest_as_the_whole_batch():
+    """A single reading prunes the bank (a bound from its leading dimensions); the nearest it
+    finds is the exhaustive search's."""
+    net = load_network(shipped_weights()["deep"])
+    st = net.stats
+    rng = np.random.default_rng(1)
+    x = np.concatenate([rng.random((20, 1, 28, 28), dtype=np.float32),
+                        np.repeat(BAR[None, None], 2, axis=0)])
+    pen = head_outputs(net, x)["penultimate"]
+    args = (st["reading.bank"], st["reading.center"], st["reading.projection"])
+    batch = neighbour_distance(pen, *args)
+    one = np.concatenate([neighbour_distance(p[None], *args) for p in pen])
+    np.testing.assert_allclose(one, batch, atol=1e-5)
