@@ -36,6 +36,7 @@ from .data.strokes import extent
 from .errors import NonFiniteOutput, WeightsError
 from .novelty import (
     combine_novelty,
+    last_dense,
     nearest_similarity,
     neighbour_distance,
     novelty_parts,
@@ -168,7 +169,8 @@ def score_params(net) -> dict | None:
 
 
 def novelty_scores(net, logits: np.ndarray, head_input: np.ndarray, params: dict,
-                   threshold: float | None = None) -> np.ndarray:
+                   threshold: float | None = None, penult: np.ndarray | None = None
+                   ) -> np.ndarray:
     """Novelty of (N, classes) logits and the dense head's inputs (N, C, H, W), or the Flatten
     layer's outputs (N, C*H*W): higher is less like a digit.
 
@@ -191,7 +193,8 @@ def novelty_scores(net, logits: np.ndarray, head_input: np.ndarray, params: dict
     energy, log_dist = novelty_parts(logits, pooled, means, st["reading.precision"])
     if "reading.bank" not in st or "neighbour_weight" not in params:
         return combine_novelty(energy, log_dist, params)
-    pen = penultimate(net, np.ascontiguousarray(head.reshape(len(head), -1), np.float32))
+    pen = penult if penult is not None else penultimate(
+        net, np.ascontiguousarray(head.reshape(len(head), -1), np.float32))
     base = combine_novelty(energy, log_dist, params)
     w, mean, std = (params[k] for k in ("neighbour_weight", "neighbour_mean", "neighbour_std"))
     bank, center, proj = st["reading.bank"], st["reading.center"], st["reading.projection"]
@@ -213,20 +216,23 @@ def novelty_scores(net, logits: np.ndarray, head_input: np.ndarray, params: dict
 
 
 def _forward(net, x: np.ndarray, details: bool, score: bool):
-    """(probabilities (classes,), novelty input (logits, head input) or None, activations or
-    None) of one eval pass; the plain reading is ``net.predict`` (the fused one-image path)."""
+    """(probabilities (classes,), novelty input (logits, head input, penultimate features or
+    None) or None, activations or None) of one eval pass; the plain reading is
+    ``net.predict`` (the fused one-image path)."""
     if details:
         acts = net.activations(x)
         kinds = [layer.kind for layer in net.layers]
         head = acts[kinds.index("Flatten")][1] if "Flatten" in kinds else None
-        parts = (acts[-2][1], head) if score and head is not None else None
+        # the last dense layer's input is among the activations: no second pass for the bank
+        penult = acts[last_dense(net) - 1][1] if "Dense" in kinds else None
+        parts = (acts[-2][1], head, penult) if score and head is not None else None
         return acts[-1][1][0], parts, acts
     if score:
         logits, head = net.logits_and_head_input(x)
         if head is not None:
             b = net.backend
             probs = np.asarray(b.to_host(b.softmax(b.asarray(logits))))
-            return probs[0], (logits, head), None
+            return probs[0], (logits, head, None), None
     return net.predict(x)[0], None, None
 
 
@@ -245,7 +251,9 @@ def read_image(model_input: np.ndarray, net=None, *, details: bool = False,
     probs = np.asarray(probs, dtype=np.float64)
     novelty = None
     if parts is not None:
-        novelty = float(novelty_scores(net, *parts, params, params["threshold"])[0])
+        logits, head, penult = parts
+        novelty = float(novelty_scores(net, logits, head, params, params["threshold"],
+                                       penult)[0])
     if not np.all(np.isfinite(probs)) or not np.isfinite(novelty if novelty is not None else 0):
         raise NonFiniteOutput(f"the network {net.name!r} produced non-finite outputs "
                               "(its weights are damaged); no reading")
