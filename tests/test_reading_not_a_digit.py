@@ -17,6 +17,15 @@ from drawcnn.engine import load_network
 from drawcnn.reading import min_confidence, read_drawing, read_image
 from drawcnn.shipped import shipped_weights
 
+from .gui_helpers import (
+    line,
+    make_window,
+    screenshot_path,
+    stroke,
+    trained_weights,
+    wait_update,
+)
+
 
 def _on_canvas(strokes, size=180.0, at=50.0):
     """A 10x10-box template drawn ``size`` canvas units large on the 280 canvas."""
@@ -84,3 +93,19 @@ def test_a_digit_is_still_a_digit_with_the_shipped_default():
     seven = [np.array([[0.0, 0.0], [10.0, 0.0], [4.0, 10.0]])]
     r = read_drawing(_on_canvas(seven), canvas_size=280)
     assert r.digit == 7, r.reason
+
+
+@pytest.mark.gui
+def test_the_app_shows_a_letter_as_not_a_digit_with_the_closest_greyed(qtbot, tmp_path):
+    """The README's picture (docs/not_a_digit.png with DRAWCNN_DOCS=1): a letter A drawn with
+    the mouse, answered "not a digit", the closest digit greyed, the bars the network's own."""
+    w = make_window(qtbot, trained_weights(), tmp_path)
+    stroke(w.canvas, line(0.2, 0.85, 0.5, 0.15) + line(0.5, 0.15, 0.8, 0.85)[1:])
+    stroke(w.canvas, line(0.32, 0.58, 0.68, 0.58))
+    wait_update(qtbot, w)
+    p = w.probabilities
+    assert "not a digit" in p.caption.text() and "closest" in p.caption.text(), p.caption.text()
+    assert p.digit.text() == str(int(w.controller.probabilities.argmax()))
+    # "Why this digit" explains the closest digit once the pen is up (the picture shows it)
+    qtbot.waitUntil(lambda: w.explain.why.result is not None, timeout=60000)
+    assert w.grab().save(str(screenshot_path("not_a_digit.png", tmp_path)))
