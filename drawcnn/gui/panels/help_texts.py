@@ -15,8 +15,11 @@ HELP: dict[str, tuple[str, str]] = {
         "Prediction",
         "The network's last layer gives one score (a <i>logit</i>) per digit; <b>softmax</b> "
         "turns the ten scores into probabilities that add up to 100%. The big digit is the "
-        "highest bar. A low top bar means the network is unsure: a scribble is not a digit, "
-        "and the network must still pick one of ten."),
+        "highest bar. Softmax must always pick one of ten, so a letter can get a high bar "
+        "too: the app answers <b>not a digit</b> (the closest digit greyed, the bars still "
+        "the network's own) when the drawing has a separate dot, as ! ? : ; do and digits "
+        "never do, or when the network's features are far from every digit it learned (its "
+        "<i>novelty score</i>: low logits, and inner features unlike the training digits')."),
     "input_view": (
         "What the network sees",
         "Your strokes are turned into a 28×28 image the way the MNIST digits were made: "
