@@ -47,19 +47,6 @@ def calibrate_balanced(conf_digits, correct, conf_neg, max_loss: float = 0.015) 
     return float(cands[int(np.argmax(right + declined))])
 
 
-def head_input(net, x, batch: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """(per-channel means of the dense head's input maps (N, C), logits (N, classes)) for
-    (N, 1, 28, 28) images, eval mode, on the host."""
-    k = head_start(net)
-    pooled, logits = [], []
-    for i in range(0, len(x), batch):
-        maps = forward_part(net, x[i:i + batch], 0, k, False)
-        host = np.asarray(net.backend.to_host(maps))
-        pooled.append(host.reshape(len(host), host.shape[1], -1).mean(axis=2))
-        logits.append(np.asarray(net.backend.to_host(forward_part(net, host, k, None, False))))
-    return np.concatenate(pooled), np.concatenate(logits)
-
-
 def last_dense(net) -> int:
     """Index of the last Dense layer (its input: the penultimate features)."""
     kinds = [layer.kind for layer in net.layers]
@@ -177,6 +164,31 @@ def nearest_similarity(q: np.ndarray, bank: np.ndarray, sample: float | None = N
     if maybe.size:
         best = max(best, float((head[maybe] @ q[:h] + tail[maybe] @ q[h:]).max()))
     return best
+
+
+def decided_score(base: float, q: np.ndarray, bank: np.ndarray, weight: float, mean: float,
+                  std: float, threshold: float) -> float:
+    """``base + weight * (distance to the nearest bank vector - mean) / std`` for one projected
+    reading ``q``, the bank searched only until the side of ``threshold`` is certain: a
+    distance is at least 0; the nearest of the first ``NEIGHBOUR_SAMPLE`` vectors is at least
+    as far as the nearest of all; no vector is nearer than its ``similarity_bounds`` allow.
+    When one of these settles it, the value returned is that bound (on the deciding side of
+    the threshold), not the exact score; most readings read a twentieth or a quarter of the
+    bank."""
+    def score(distance: float) -> float:
+        return base + weight * (distance - mean) / std
+
+    if weight <= 0:  # the bounds below assume a nearer neighbour lowers the score
+        return score(1.0 - nearest_similarity(q, bank))
+    if score(0.0) > threshold:
+        return score(0.0)
+    sample = sample_similarity(q, bank)
+    if score(1.0 - sample) <= threshold:
+        return score(1.0 - sample)
+    bounds = similarity_bounds(q, bank)
+    if score(1.0 - float(bounds.max())) > threshold:
+        return score(1.0 - float(bounds.max()))
+    return score(1.0 - nearest_similarity(q, bank, sample, bounds))
 
 
 def novelty_parts(logits, pooled, means, precision) -> tuple[np.ndarray, np.ndarray]:

@@ -16,8 +16,8 @@ the result; nothing here knows Qt.
   statistics in its weights file (``net.stats``), the test is the ``novelty`` score, an energy
   score of the logits plus the Mahalanobis distance of the dense head's input (per-channel
   means of the feature maps) to the nearest digit class under a shared covariance, both
-  standardised, plus (``deep``) the distance of the penultimate features to the nearest of
-  20,000 training digits' features, against ``metadata["reading"]["score"]["threshold"]``;
+  standardised, plus the distance of the penultimate features to the nearest of 20,000
+  training digits' (a bank in the file), against ``metadata["reading"]["score"]["threshold"]``;
   without them, a top probability under ``metadata["reading"]["min_confidence"]``. Both are set by
   ``drawcnn/cli/train_readings.py`` on held-out writers and held-out kinds of non-digits. A
   network with neither (e.g. freshly trained) declines only the kinds above.
@@ -36,14 +36,12 @@ from .data.strokes import extent
 from .errors import NonFiniteOutput, WeightsError
 from .novelty import (
     combine_novelty,
+    decided_score,
     last_dense,
-    nearest_similarity,
     neighbour_distance,
     novelty_parts,
     penultimate,
     project,
-    sample_similarity,
-    similarity_bounds,
 )
 
 #: Side of the "as drawn" image for the pipeline view's first and naive-resize stages.
@@ -181,10 +179,8 @@ def novelty_scores(net, logits: np.ndarray, head_input: np.ndarray, params: dict
     of the penultimate features to the nearest training digit's (``novelty.neighbour_distance``).
 
     With a ``threshold`` and one row, the search of the bank stops as soon as the side of the
-    threshold is certain: a distance is at least 0; the nearest of the first
-    ``NEIGHBOUR_SAMPLE`` vectors is at least as far as the nearest of all; no vector is nearer
-    than its ``similarity_bounds`` allow. The score returned is then a bound on that side,
-    not the exact value (most readings read a twentieth or a quarter of the bank).
+    threshold is certain (``novelty.decided_score``): the score returned is then a bound on
+    that side, not the exact value.
     """
     st = net.stats
     means = st["reading.means"]
@@ -200,19 +196,8 @@ def novelty_scores(net, logits: np.ndarray, head_input: np.ndarray, params: dict
     bank, center, proj = st["reading.bank"], st["reading.center"], st["reading.projection"]
     if threshold is None or len(base) != 1:
         return base + w * (neighbour_distance(pen, bank, center, proj) - mean) / std
-    lowest = base + w * (0.0 - mean) / std
-    if lowest[0] > threshold:
-        return lowest
     q = project(pen, center, proj)[0]
-    sample = sample_similarity(q, bank)
-    upper = base + w * (1.0 - sample - mean) / std
-    if upper[0] <= threshold:
-        return upper
-    bounds = similarity_bounds(q, bank)
-    lower = base + w * (1.0 - float(bounds.max()) - mean) / std
-    if lower[0] > threshold:
-        return lower
-    return base + w * (1.0 - nearest_similarity(q, bank, sample, bounds) - mean) / std
+    return np.array([decided_score(float(base[0]), q, bank, w, mean, std, threshold)])
 
 
 def _forward(net, x: np.ndarray, details: bool, score: bool):
