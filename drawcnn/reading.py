@@ -75,6 +75,8 @@ class Reading:
     #: The novelty score (higher: less like a digit) when the network has one, else None; a
     #: bound on the same side of the threshold when the bank search could stop early.
     novelty: float | None = None
+    #: The network's novelty threshold the score was compared with (None without a score).
+    threshold: float | None = None
 
     @property
     def confidence(self) -> float:
@@ -244,13 +246,12 @@ def read_image(model_input: np.ndarray, net=None, *, details: bool = False,
                               "(its weights are damaged); no reading")
     digit = int(np.argmax(probs))
     closest = f"closest {digit} at {probs[digit]:.0%}"
+    threshold = params["threshold"] if novelty is not None else None
+    kept = (acts, steps if details else None, novelty, threshold)
     if separate_dot(x):
-        return Reading(None, probs, x, f"not a digit: a separate dot ({closest})",
-                       acts, steps if details else None, novelty)
-    declined = (novelty > params["threshold"] if novelty is not None
+        return Reading(None, probs, x, f"not a digit: a separate dot ({closest})", *kept)
+    declined = (novelty > threshold if novelty is not None
                 else probs[digit] < min_confidence(net))
     if declined:
-        return Reading(None, probs, x, f"not a digit ({closest})",
-                       acts, steps if details else None, novelty)
-    reason = f"{digit} at {probs[digit]:.0%}"
-    return Reading(digit, probs, x, reason, acts, steps if details else None, novelty)
+        return Reading(None, probs, x, f"not a digit ({closest})", *kept)
+    return Reading(digit, probs, x, f"{digit} at {probs[digit]:.0%}", *kept)

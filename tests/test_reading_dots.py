@@ -123,6 +123,7 @@ def test_the_app_shows_an_exclamation_mark_as_not_a_digit(qtbot, tmp_path):
     caption = w.probabilities.caption.text()
     assert "not a digit" in caption and "separate dot" in caption, caption
     assert w.probabilities.digit.text() == "1"  # the closest digit, greyed
+    assert "apart from the rest of its ink" in w.probabilities.digit.toolTip()
     qtbot.waitUntil(lambda: w.explain.why.result is not None, timeout=60000)
     assert w.grab().save(str(screenshot_path("not_a_digit_dot.png", tmp_path)))
 

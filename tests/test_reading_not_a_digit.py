@@ -106,6 +106,7 @@ def test_the_app_shows_a_letter_as_not_a_digit_with_the_closest_greyed(qtbot, tm
     p = w.probabilities
     assert "not a digit" in p.caption.text() and "closest" in p.caption.text(), p.caption.text()
     assert p.digit.text() == str(int(w.controller.probabilities.argmax()))
+    assert "Novelty score" in p.digit.toolTip() and "threshold" in p.digit.toolTip()
     # "Why this digit" explains the closest digit once the pen is up (the picture shows it)
     qtbot.waitUntil(lambda: w.explain.why.result is not None, timeout=60000)
     assert w.grab().save(str(screenshot_path("not_a_digit.png", tmp_path)))

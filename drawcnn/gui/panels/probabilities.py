@@ -45,6 +45,20 @@ def bar_label(p: float) -> str:
 
 
 
+def _why_not(reading, closest) -> str:
+    """The greyed digit's tooltip: which digit is closest, and why it was not named."""
+    tip = f"closest digit: {closest}"
+    if "separate dot" in reading.reason:
+        return tip + ("\nThe drawing has a dot apart from the rest of its ink (as in ! ? : ;), "
+                      "which handwritten digits never have.")
+    if reading.novelty is not None and reading.threshold is not None:
+        return tip + (f"\nNovelty score {reading.novelty:.1f} > {reading.threshold:.1f}, this "
+                      "network's threshold: its features for this drawing are unlike those of "
+                      "the digits it learned (low logits, far from every digit class, far from "
+                      "the nearest training digit).")
+    return tip
+
+
 def _detail(reason: str) -> str:
     """What a "not a digit" reason adds to the heading: "not a digit: a separate dot (closest
     1 at 97%)" -> "a separate dot (closest 1 at 97%)", "not a digit (closest 4 at 36%)" ->
@@ -137,7 +151,8 @@ class ProbabilitiesPanel(QWidget):
         self._set_texts("…", text)
 
     def _set_texts(self, big: str, caption: str, greyed: str = "") -> None:
-        """The big digit, its caption and (for a declined reading) the greyed digit's tooltip;
+        """The big digit, its caption and (for a declined reading) the tooltip of both (which
+        digit is closest and why it was not named);
         a style sheet is set only when the greying changes (re-polishing a label costs)."""
         self.digit.setText(big)
         self.caption.setText(caption)
@@ -146,6 +161,7 @@ class ProbabilitiesPanel(QWidget):
             self.digit.setStyleSheet(style)
         if self.digit.toolTip() != greyed:
             self.digit.setToolTip(greyed)
+            self.caption.setToolTip(greyed)
 
     def set_probabilities(self, probs: np.ndarray | None, declined: bool = False) -> None:
         """Bars for ``probs``; the top bar is red, or dark grey when the reading ``declined``
@@ -214,7 +230,7 @@ class ProbabilitiesPanel(QWidget):
             detail = _detail(reading.reason)
             if detail:
                 caption += f"<br><small>{detail}</small>"
-            self._set_texts(big, caption, f"closest digit: {closest}")
+            self._set_texts(big, caption, _why_not(reading, closest))
         else:
             self._set_texts(big, reading.reason[:1].upper() + reading.reason[1:])
 
