@@ -20,6 +20,7 @@ import weakref
 import numpy as np
 
 from .adapt import forward_part, head_start
+from .engine.weights import NEIGHBOUR_FIELDS, NEIGHBOUR_KEYS
 
 
 def calibrate_threshold(scores_correct: np.ndarray, keep: float = 0.99) -> float:
@@ -216,21 +217,25 @@ def combine_novelty(energy, log_dist, params: dict, neighbour=None) -> np.ndarra
     return s
 
 
+def base_score(score: dict) -> dict:
+    """The calibration ``score`` without its nearest-neighbour part: the other parts, and the
+    threshold calibrated for them (``base_threshold``, when the score had a bank)."""
+    kept = {k: v for k, v in score.items() if k not in NEIGHBOUR_FIELDS}
+    if "base_threshold" in score:
+        kept["threshold"] = score["base_threshold"]
+    return kept
+
+
 def without_neighbours(net):
     """``net`` with the nearest-neighbour part of its score taken out (its bank no longer
     matches once the dense head has changed): the rest of the score remains, with the
-    threshold calibrated without that part (``base_threshold``)."""
-    if "reading.bank" not in (net.stats or {}):
+    threshold calibrated without that part (``base_score``)."""
+    if NEIGHBOUR_KEYS[0] not in (net.stats or {}):
         return net
-    net.stats = {k: v for k, v in net.stats.items()
-                 if k not in ("reading.bank", "reading.center", "reading.projection")}
+    net.stats = {k: v for k, v in net.stats.items() if k not in NEIGHBOUR_KEYS}
     reading = net.metadata.get("reading") or {}
-    score = reading.get("score") or {}
-    kept = {k: v for k, v in score.items()
-            if k not in ("neighbour_mean", "neighbour_std", "neighbour_weight", "base_threshold")}
-    if "base_threshold" in score:
-        kept["threshold"] = score["base_threshold"]
-    net.metadata = {**net.metadata, "reading": {**reading, "score": kept}}
+    score = base_score(reading.get("score") or {})
+    net.metadata = {**net.metadata, "reading": {**reading, "score": score}}
     return net
 
 

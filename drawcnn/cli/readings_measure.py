@@ -13,7 +13,9 @@ import numpy as np
 
 from drawcnn.adapt import softmax
 from drawcnn.data.dots import separate_dots
+from drawcnn.engine.weights import NEIGHBOUR_KEYS
 from drawcnn.novelty import (
+    base_score,
     calibrate_balanced,
     combine_novelty,
     fit_neighbours,
@@ -56,11 +58,8 @@ def add_neighbours(net, score, fit_x, calib, calib_neg, right, args) -> dict:
     digits), its weight (``args.neighbour_weight`` times the spread of the score without it
     on those digits) and the threshold recalibrated (the old one kept as base_threshold)."""
     bank = fit_neighbours(head_outputs(net, fit_x)["penultimate"], args.neighbour_dims)
-    net.stats = {**{k: v for k, v in net.stats.items() if k in ("reading.means",
-                                                                "reading.precision")}, **bank}
-    base = {k: v for k, v in score.items() if not k.startswith("neighbour_")
-            and k != "base_threshold"}
-    base["threshold"] = score.get("base_threshold", score["threshold"])
+    net.stats = {**{k: v for k, v in net.stats.items() if k not in NEIGHBOUR_KEYS}, **bank}
+    base = base_score(score)
     d = neighbour(net, calib)
     spread = float(combine_novelty(*parts(net, calib), base).std())
     out = {**base, "neighbour_mean": float(d.mean()), "neighbour_std": float(d.std()) or 1.0,

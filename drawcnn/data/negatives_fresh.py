@@ -1,11 +1,12 @@
-"""A second set of held-out non-digit kinds, made after the first set's results were known.
+"""Two more sets of held-out non-digit kinds, made after the first set's results were known.
 
 The first held-out kinds (``negatives.GROUPS["test"]``) were looked at, kind by kind, while the
-"not a digit" rules were developed, so they no longer measure those rules blind. These 20
-kinds were written down before anything was measured on them, were never trained on, and are
-measured once per change: the remaining lower-case letters that are not written like digits,
-punctuation, brackets, currency, Greek letters and pictograms, hard ones included (a theta,
-an hourglass, a lightning bolt and a house sit close to 0, 8 and 4).
+"not a digit" rules were developed, so they no longer measure those rules blind. The 20
+``FRESH_TEMPLATES`` kinds were written down before anything was measured on them and never
+trained on (they then served as development data, see ``FRESH2_TEMPLATES`` below): the
+remaining lower-case letters that are not written like digits, punctuation, brackets,
+currency, Greek letters and pictograms, hard ones included (a theta, an hourglass, a
+lightning bolt and a house sit close to 0, 8 and 4).
 """
 
 from __future__ import annotations
